@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# Runs every benchmark in bench/ (each prints ratios against anchors measured in the same run).
+set -euo pipefail
+cd "$(dirname "$0")"
+for b in ./bench-*.sh; do
+  [ -x "$b" ] || continue
+  echo "=== $b"
+  "$b"
+done

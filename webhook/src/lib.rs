@@ -1,0 +1,4 @@
+//! respawn-webhook: a mutating admission webhook that wraps container processes in the
+//! `respawn` supervisor. See `docs/webhook.md`.
+
+pub mod image;

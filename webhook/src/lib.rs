@@ -2,3 +2,4 @@
 //! `respawn` supervisor. See `docs/webhook.md`.
 
 pub mod image;
+pub mod registry;

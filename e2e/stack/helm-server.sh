@@ -1,0 +1,97 @@
+# The server half of helm-check.sh (sourced): the chart against the local kube-apiserver.
+# Uses the e2e stack (etcd + kube-apiserver; no registry, no webhook needed), started if not up.
+# Expects from helm-check.sh: HELM, CHART, work, here, ns (set here), expect/pass/fail/to_json.
+
+# api METHOD PATH [CURL ARGS...]: an authenticated request to the stack's kube-apiserver.
+api() {
+  local method="$1" path="$2"; shift 2
+  curl -sS --cacert "$STACK_PKI/ca.crt" -H "Authorization: Bearer $(cut -d, -f1 "$STACK_PKI/tokens.csv")" \
+    -X "$method" "https://127.0.0.1:$(env_get APISERVER_PORT)$path" "$@"
+}
+
+# api_paths JSONFILE NAMESPACE: one line per object: "<collection path>/<name><TAB><object JSON>".
+api_paths() {
+  python3 - "$1" "$2" <<'PY'
+import json, sys
+cluster = {"Namespace", "ClusterRole", "ClusterRoleBinding", "MutatingWebhookConfiguration",
+           "ValidatingWebhookConfiguration", "CustomResourceDefinition"}
+for o in json.load(open(sys.argv[1])):
+    group, _, version = o["apiVersion"].rpartition("/")
+    base = f"/apis/{group}/{version}" if group else f"/api/{version}"
+    kind = o["kind"]
+    ns = "" if kind in cluster else f"/namespaces/{o['metadata'].get('namespace') or sys.argv[2]}"
+    print(f"{base}{ns}/{kind.lower()}s/{o['metadata']['name']}\t{json.dumps(o)}")
+PY
+}
+
+# dry_run_apply NAME: server-side apply with dryRun=All of every object in $work/NAME.json; the
+# apiserver validates each object fully (schema, selectors, CEL) and persists nothing.
+dry_run_apply() {
+  local name="$1" path obj code n=0
+  while IFS=$'\t' read -r path obj; do
+    code="$(api PATCH "$path?dryRun=All&fieldManager=helm-check&force=true" -o "$work/resp.json" -w '%{http_code}' \
+      -H 'Content-Type: application/apply-patch+yaml' --data-binary "$obj")"
+    case "$code" in
+      200|201) n=$((n + 1)) ;;
+      *) jq -r '.message // .' "$work/resp.json" >&2; fail "$name: server-side dry-run of $path: HTTP $code" ;;
+    esac
+  done < <(api_paths "$work/$name.json" "$ns")
+  pass "$name: server-side dry-run apply of $n objects accepted by kube-apiserver"
+}
+
+# secret_ca: the ca.crt of the release's helm-mode Secret, as stored in the apiserver.
+secret_ca() { api GET "/api/v1/namespaces/$ns/secrets/$ns-respawn-tls" | jq -r '.data["ca.crt"] // empty'; }
+webhook_cas() {
+  api GET "/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations/$ns-respawn" |
+    jq -r '[.webhooks[].clientConfig.caBundle] | unique | join(",")'
+}
+
+server_checks() {
+  source "$here/lib.sh"
+  # Only etcd and kube-apiserver are needed; stack.sh up is idempotent and shared with the e2e suite.
+  if [ -x "$here/stack.sh" ]; then
+    RESPAWN_E2E_NO_REGISTRY=1 RESPAWN_E2E_NO_WEBHOOK=1 "$here/stack.sh" up >/dev/null
+  else
+    "$here/etcd.sh" up && "$here/apiserver.sh" up
+  fi || fail "the local stack (etcd, kube-apiserver) did not start"
+  KCFG="$(env_get KUBECONFIG)"
+  [ -n "$KCFG" ] || fail "the stack did not record a KUBECONFIG"
+  ns="hc-$(head -c4 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+  # The label is private to this run: the installed webhook configuration never matches a pod of
+  # another test sharing this apiserver.
+  local label=(--set "admission.label=helm-check.respawn.dev/$ns")
+  api POST /api/v1/namespaces -H 'Content-Type: application/json' -o /dev/null \
+    -d "{\"apiVersion\":\"v1\",\"kind\":\"Namespace\",\"metadata\":{\"name\":\"$ns\"}}" || fail "creating namespace $ns"
+
+  KUBECONFIG="$KCFG" "$HELM" install "$ns" "$CHART" -n "$ns" --dry-run=server "${label[@]}" >"$work/dry.out" 2>&1 ||
+    { cat "$work/dry.out" >&2; fail "helm install --dry-run=server"; }
+  pass "helm install --dry-run=server (OpenAPI validation, lookup against kube-apiserver)"
+
+  "$HELM" template "$ns" "$CHART" -n "$ns" "${label[@]}" >"$work/srv-helm.yaml"
+  to_json "$work/srv-helm.yaml" >"$work/srv-helm.json"
+  dry_run_apply srv-helm
+  "$HELM" template "$ns" "$CHART" -n "$ns" "${label[@]}" "${PROVIDED[@]}" >"$work/srv-provided.yaml"
+  to_json "$work/srv-provided.yaml" >"$work/srv-provided.json"
+  dry_run_apply srv-provided
+  # manifests/ minus the cert-manager objects (no cert-manager CRDs in the local apiserver).
+  sed "s/respawn-system/$ns/g; s/name: respawn\$/name: $ns-m/" "$repo/manifests/respawn.yaml" >"$work/srv-manifests.yaml"
+  to_json "$work/srv-manifests.yaml" | jq '[.[] | select(.apiVersion | startswith("cert-manager.io") | not) | select(.kind != "Namespace")]' >"$work/srv-manifests.json"
+  dry_run_apply srv-manifests
+
+  # A real install and upgrade: helm mode must keep its CA (lookup) so the caBundle stays valid.
+  KUBECONFIG="$KCFG" "$HELM" install "$ns" "$CHART" -n "$ns" "${label[@]}" >"$work/install.out" 2>&1 ||
+    { cat "$work/install.out" >&2; fail "helm install"; }
+  local ca1 ca2
+  ca1="$(secret_ca)"
+  [ -n "$ca1" ] && [ "$(webhook_cas)" = "$ca1" ] || fail "after install the caBundle is not the Secret's CA"
+  pass "helm install: Secret and caBundle agree"
+  KUBECONFIG="$KCFG" "$HELM" upgrade "$ns" "$CHART" -n "$ns" "${label[@]}" --set webhook.logLevel=debug >"$work/upgrade.out" 2>&1 ||
+    { cat "$work/upgrade.out" >&2; fail "helm upgrade"; }
+  ca2="$(secret_ca)"
+  [ "$ca2" = "$ca1" ] && [ "$(webhook_cas)" = "$ca1" ] || fail "helm upgrade changed the generated CA (lookup did not keep it)"
+  pass "helm upgrade keeps the generated CA and caBundle"
+  KUBECONFIG="$KCFG" "$HELM" uninstall "$ns" -n "$ns" >/dev/null 2>&1 || fail "helm uninstall"
+  [ "$(api GET "/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations/$ns-respawn" -o /dev/null -w '%{http_code}')" = 404 ] ||
+    fail "helm uninstall left the MutatingWebhookConfiguration behind"
+  pass "helm uninstall removes the webhook configuration"
+}

@@ -1,6 +1,6 @@
 //! `respawn`: a tiny PID 1 that supervises and restarts a container's process in place.
 
 fn main() {
-    eprintln!("respawn: not implemented yet");
-    std::process::exit(2);
+    let code = respawn::main(std::env::args_os().skip(1).collect());
+    std::process::exit(code);
 }

@@ -1,0 +1,506 @@
+//! Command line and `RESPAWN_*` environment parsing (hand-written: no parser crate in PID 1).
+//!
+//! Every supervisor option has a long flag and an environment variable; the flag wins.
+//! The option table below is also the source of `--help`.
+
+use crate::signals;
+use std::ffi::OsString;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// What the binary was asked to do.
+pub enum Invocation {
+    /// Supervise a command.
+    Run(Box<Config>),
+    /// `respawn install DEST`.
+    Install(PathBuf),
+    /// `respawn restart` / `respawn status` (the request word) via the control socket.
+    Control(&'static str, Option<String>),
+    /// Print this text to stdout and exit 0 (`--help`, `--version`).
+    Print(String),
+}
+
+/// What to do when the child exits on its own.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OnExit {
+    /// Exit with the child's code (Kubernetes' restart policy applies).
+    Exit,
+    /// Start it again after an exponential backoff.
+    Restart,
+    /// Stay up; the next restart trigger starts it again.
+    Wait,
+}
+
+/// How the child's stdout/stderr reach ours.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogFormat {
+    /// The child writes straight to our descriptors (zero copy).
+    Inherit,
+    /// Each line prefixed with generation and stream.
+    Prefix,
+    /// Each line as a JSON object.
+    Json,
+}
+
+/// The supervisor's settings.
+#[derive(Debug)]
+pub struct Config {
+    /// The command and its arguments.
+    pub command: Vec<OsString>,
+    /// Signal that asks the child to stop.
+    pub stop_signal: libc::c_int,
+    /// Grace period between the stop signal and SIGKILL.
+    pub stop_timeout: Duration,
+    /// Policy when the child exits on its own.
+    pub on_exit: OnExit,
+    /// First restart delay of `--on-exit restart`.
+    pub backoff_min: Duration,
+    /// Longest restart delay; a run this long resets the backoff.
+    pub backoff_max: Duration,
+    /// Dotenv file reloaded before every start (`None`: disabled).
+    pub env_file: Option<PathBuf>,
+    /// Commands run (exec form) before every start.
+    pub pre_start: Vec<Vec<OsString>>,
+    /// Signal to wait for before the first start.
+    pub wait_for: Option<libc::c_int>,
+    /// Log framing.
+    pub log_format: LogFormat,
+    /// Trigger file (`None`: disabled).
+    pub trigger_file: Option<PathBuf>,
+    /// Watched paths (recursive).
+    pub watch: Vec<PathBuf>,
+    /// Ignore globs for the watch.
+    pub ignore: Vec<String>,
+    /// Quiet period that groups file changes into one restart.
+    pub debounce: Duration,
+    /// Control socket: `@name` (abstract) or a path; `None` disables it.
+    pub control_socket: Option<String>,
+}
+
+struct Opt {
+    long: &'static str,
+    env: &'static str,
+    arg: &'static str,
+    help: &'static str,
+}
+
+const OPTS: &[Opt] = &[
+    Opt {
+        long: "stop-signal",
+        env: "RESPAWN_STOP_SIGNAL",
+        arg: "SIGNAL",
+        help: "signal that asks the child to stop [default: TERM]",
+    },
+    Opt {
+        long: "stop-timeout",
+        env: "RESPAWN_STOP_TIMEOUT",
+        arg: "DURATION",
+        help: "grace before SIGKILL of the whole tree [default: 10s]",
+    },
+    Opt {
+        long: "on-exit",
+        env: "RESPAWN_ON_EXIT",
+        arg: "exit|restart|wait",
+        help: "when the child exits by itself: exit with its code, restart it with backoff, or wait for a trigger [default: exit]",
+    },
+    Opt {
+        long: "backoff-min",
+        env: "RESPAWN_BACKOFF_MIN",
+        arg: "DURATION",
+        help: "first delay of --on-exit restart, doubled per crash [default: 100ms]",
+    },
+    Opt {
+        long: "backoff-max",
+        env: "RESPAWN_BACKOFF_MAX",
+        arg: "DURATION",
+        help: "longest delay; a run this long resets the backoff [default: 10s]",
+    },
+    Opt {
+        long: "env-file",
+        env: "RESPAWN_ENV_FILE",
+        arg: "PATH|none",
+        help: "dotenv file reloaded before every start, if present [default: /tmp/.env]",
+    },
+    Opt {
+        long: "pre-start",
+        env: "RESPAWN_PRE_START",
+        arg: "CMD",
+        help: "command run before every start, exec form (words, quotes allowed; no shell); repeatable (env: one per line)",
+    },
+    Opt {
+        long: "wait-for",
+        env: "RESPAWN_WAIT_FOR",
+        arg: "SIGNAL",
+        help: "do not start until this signal arrives (e.g. USR1, to attach a debugger)",
+    },
+    Opt {
+        long: "log-format",
+        env: "RESPAWN_LOG_FORMAT",
+        arg: "inherit|prefix|json",
+        help: "child output: inherited as is, or framed per line with generation and stream [default: inherit]",
+    },
+    Opt {
+        long: "trigger-file",
+        env: "RESPAWN_TRIGGER_FILE",
+        arg: "PATH|none",
+        help: "restart when this file is written or touched (Tilt restart_process) [default: /tmp/.restart-proc]",
+    },
+    Opt {
+        long: "watch",
+        env: "RESPAWN_WATCH",
+        arg: "PATH",
+        help: "restart when files under PATH change; repeatable (env: comma-separated)",
+    },
+    Opt {
+        long: "ignore",
+        env: "RESPAWN_IGNORE",
+        arg: "GLOB",
+        help: "ignore matching changes under --watch; repeatable (env: comma-separated)",
+    },
+    Opt {
+        long: "debounce",
+        env: "RESPAWN_DEBOUNCE",
+        arg: "DURATION",
+        help: "quiet period that turns a burst of changes into one restart [default: 20ms]",
+    },
+    Opt {
+        long: "control-socket",
+        env: "RESPAWN_CONTROL_SOCKET",
+        arg: "@NAME|PATH|none",
+        help: "socket for `respawn restart`/`status` [default: abstract, named after the mount namespace]",
+    },
+];
+
+/// A usage error: the message names the problem; exit code 2.
+#[derive(Debug)]
+pub struct UsageError(pub String);
+
+fn usage(msg: impl Into<String>) -> UsageError {
+    UsageError(msg.into())
+}
+
+/// Parses `args` (without argv\[0]) and the environment `env` (e.g. `std::env::vars_os()`).
+pub fn parse(args: Vec<OsString>, env: &[(OsString, OsString)]) -> Result<Invocation, UsageError> {
+    let first = args.first().and_then(|a| a.to_str()).unwrap_or("");
+    match first {
+        "install" => return parse_install(&args[1..]),
+        "restart" | "status" => {
+            let word = if first == "restart" {
+                "restart"
+            } else {
+                "status"
+            };
+            let mut vals = Vec::new();
+            let rest = collect_opts(&args[1..], &mut vals)?;
+            if let Some(extra) = rest.first() {
+                return Err(usage(format!(
+                    "unexpected argument '{}' for `{word}`",
+                    extra.to_string_lossy()
+                )));
+            }
+            let mut socket = env_value(env, "RESPAWN_CONTROL_SOCKET");
+            for (name, v) in vals {
+                match name {
+                    "control-socket" => socket = Some(v),
+                    "help" => return Ok(Invocation::Print(help())),
+                    _ => return Err(usage(format!("option --{name} does not apply to `{word}`"))),
+                }
+            }
+            return Ok(Invocation::Control(word, socket));
+        }
+        _ => {}
+    }
+    let mut vals = Vec::new();
+    let command = collect_opts(&args, &mut vals)?;
+    if vals.iter().any(|(n, _)| *n == "help") {
+        return Ok(Invocation::Print(help()));
+    }
+    if vals.iter().any(|(n, _)| *n == "version") {
+        return Ok(Invocation::Print(format!(
+            "respawn {}\n",
+            env!("CARGO_PKG_VERSION")
+        )));
+    }
+    if command.is_empty() {
+        return Err(usage(
+            "no command given: expected `respawn [OPTIONS] -- CMD [ARGS...]`",
+        ));
+    }
+    let mut cfg = Config::defaults(command);
+    for opt in OPTS {
+        if let Some(v) = env_value(env, opt.env) {
+            for item in split_env_list(opt.long, &v) {
+                cfg.set(opt.long, item, opt.env)?;
+            }
+        }
+    }
+    let mut cleared: Vec<&str> = Vec::new();
+    for (name, v) in vals {
+        if matches!(name, "watch" | "ignore" | "pre-start") && !cleared.contains(&name) {
+            cleared.push(name); // flags replace a list given in the environment
+            cfg.clear_list(name);
+        }
+        cfg.set(name, &v, &format!("--{name}"))?;
+    }
+    Ok(Invocation::Run(Box::new(cfg)))
+}
+
+fn env_value(env: &[(OsString, OsString)], key: &str) -> Option<String> {
+    env.iter()
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v.to_string_lossy().into_owned())
+}
+
+fn split_env_list<'a>(long: &str, v: &'a str) -> Vec<&'a str> {
+    match long {
+        "watch" | "ignore" => v
+            .split([',', '\n'])
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .collect(),
+        "pre-start" => v.lines().map(str::trim).filter(|s| !s.is_empty()).collect(),
+        _ => vec![v],
+    }
+}
+
+/// Splits leading options into `(name, value)` pairs; returns the command after them.
+fn collect_opts(
+    args: &[OsString],
+    out: &mut Vec<(&'static str, String)>,
+) -> Result<Vec<OsString>, UsageError> {
+    let mut i = 0;
+    while i < args.len() {
+        let Some(a) = args[i].to_str() else { break };
+        if a == "--" {
+            return Ok(args[i + 1..].to_vec());
+        }
+        if a == "-h" || a == "--help" {
+            out.push(("help", String::new()));
+        } else if a == "-V" || a == "--version" {
+            out.push(("version", String::new()));
+        } else if let Some(body) = a.strip_prefix("--") {
+            let (name, inline) = match body.split_once('=') {
+                Some((n, v)) => (n, Some(v.to_string())),
+                None => (body, None),
+            };
+            let opt = OPTS
+                .iter()
+                .find(|o| o.long == name)
+                .ok_or_else(|| usage(format!("unknown option '--{name}'")))?;
+            let value = match inline {
+                Some(v) => v,
+                None => {
+                    i += 1;
+                    let v = args.get(i).ok_or_else(|| {
+                        usage(format!("option '--{name}' needs a value ({})", opt.arg))
+                    })?;
+                    v.to_string_lossy().into_owned()
+                }
+            };
+            out.push((opt.long, value));
+        } else if a.starts_with('-') && a.len() > 1 {
+            return Err(usage(format!("unknown option '{a}'")));
+        } else {
+            break;
+        }
+        i += 1;
+    }
+    Ok(args[i..].to_vec())
+}
+
+fn parse_install(args: &[OsString]) -> Result<Invocation, UsageError> {
+    match args {
+        [h] if h == "--help" || h == "-h" => Ok(Invocation::Print(help())),
+        [dest] if !dest.to_string_lossy().starts_with('-') => {
+            Ok(Invocation::Install(PathBuf::from(dest)))
+        }
+        [] => Err(usage("install: missing DEST (usage: respawn install DEST)")),
+        _ => Err(usage(
+            "install: expected exactly one argument, DEST (usage: respawn install DEST)",
+        )),
+    }
+}
+
+impl Config {
+    fn defaults(command: Vec<OsString>) -> Config {
+        Config {
+            command,
+            stop_signal: libc::SIGTERM,
+            stop_timeout: Duration::from_secs(10),
+            on_exit: OnExit::Exit,
+            backoff_min: Duration::from_millis(100),
+            backoff_max: Duration::from_secs(10),
+            env_file: Some(PathBuf::from("/tmp/.env")),
+            pre_start: Vec::new(),
+            wait_for: None,
+            log_format: LogFormat::Inherit,
+            trigger_file: Some(PathBuf::from("/tmp/.restart-proc")),
+            watch: Vec::new(),
+            ignore: Vec::new(),
+            debounce: Duration::from_millis(20),
+            control_socket: Some(String::new()),
+        }
+    }
+
+    fn clear_list(&mut self, name: &str) {
+        match name {
+            "watch" => self.watch.clear(),
+            "ignore" => self.ignore.clear(),
+            _ => self.pre_start.clear(),
+        }
+    }
+
+    /// Applies one option value; `src` names the flag or variable for error messages.
+    fn set(&mut self, name: &str, v: &str, src: &str) -> Result<(), UsageError> {
+        let bad = |what: &str| usage(format!("invalid value '{v}' for {src}: {what}"));
+        let none_or = |v: &str| (v != "none" && !v.is_empty()).then(|| PathBuf::from(v));
+        match name {
+            "stop-signal" => {
+                self.stop_signal =
+                    signals::parse(v).ok_or_else(|| bad("not a signal name or number"))?
+            }
+            "wait-for" => {
+                self.wait_for =
+                    Some(signals::parse(v).ok_or_else(|| bad("not a signal name or number"))?)
+            }
+            "stop-timeout" => {
+                self.stop_timeout =
+                    parse_duration(v).ok_or_else(|| bad("expected a duration like 10s or 500ms"))?
+            }
+            "backoff-min" => {
+                self.backoff_min =
+                    parse_duration(v).ok_or_else(|| bad("expected a duration like 100ms"))?
+            }
+            "backoff-max" => {
+                self.backoff_max =
+                    parse_duration(v).ok_or_else(|| bad("expected a duration like 10s"))?
+            }
+            "debounce" => {
+                self.debounce =
+                    parse_duration(v).ok_or_else(|| bad("expected a duration like 20ms"))?
+            }
+            "on-exit" => {
+                self.on_exit = match v {
+                    "exit" => OnExit::Exit,
+                    "restart" => OnExit::Restart,
+                    "wait" => OnExit::Wait,
+                    _ => return Err(bad("expected exit, restart or wait")),
+                }
+            }
+            "log-format" => {
+                self.log_format = match v {
+                    "inherit" => LogFormat::Inherit,
+                    "prefix" => LogFormat::Prefix,
+                    "json" => LogFormat::Json,
+                    _ => return Err(bad("expected inherit, prefix or json")),
+                }
+            }
+            "env-file" => self.env_file = none_or(v),
+            "trigger-file" => self.trigger_file = none_or(v),
+            "control-socket" => self.control_socket = (v != "none").then(|| v.to_string()),
+            "watch" => self.watch.push(PathBuf::from(v)),
+            "ignore" => self.ignore.push(v.to_string()),
+            "pre-start" => {
+                let words = split_words(v).ok_or_else(|| bad("unbalanced quote"))?;
+                if words.is_empty() {
+                    return Err(bad("empty command"));
+                }
+                self.pre_start
+                    .push(words.into_iter().map(OsString::from).collect());
+            }
+            _ => return Err(usage(format!("unknown option '{src}'"))),
+        }
+        Ok(())
+    }
+}
+
+/// Parses `10s`, `500ms`, `1m30s`, `1.5s`, `2h`, or a bare number of seconds.
+pub fn parse_duration(text: &str) -> Option<Duration> {
+    let t = text.trim();
+    if let Ok(secs) = t.parse::<f64>() {
+        return (secs >= 0.0 && secs.is_finite()).then(|| Duration::from_secs_f64(secs));
+    }
+    let mut total = Duration::ZERO;
+    let mut rest = t;
+    while !rest.is_empty() {
+        let num_end = rest.find(|c: char| !(c.is_ascii_digit() || c == '.'))?;
+        let num: f64 = rest[..num_end].parse().ok()?;
+        let unit_end = rest[num_end..]
+            .find(|c: char| c.is_ascii_digit())
+            .map_or(rest.len(), |i| num_end + i);
+        let scale = match &rest[num_end..unit_end] {
+            "ms" => 0.001,
+            "us" | "µs" => 0.000_001,
+            "s" => 1.0,
+            "m" => 60.0,
+            "h" => 3600.0,
+            _ => return None,
+        };
+        total += Duration::from_secs_f64(num * scale);
+        rest = &rest[unit_end..];
+    }
+    (!t.is_empty()).then_some(total)
+}
+
+/// Splits a command line into words: whitespace separates, '…' is literal, "…" and \ escape.
+pub fn split_words(s: &str) -> Option<Vec<String>> {
+    let mut words = Vec::new();
+    let mut cur: Option<String> = None;
+    let mut chars = s.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            c if c.is_whitespace() => words.extend(cur.take()),
+            '\'' => loop {
+                match chars.next()? {
+                    '\'' => break,
+                    ch => cur.get_or_insert_with(String::new).push(ch),
+                }
+            },
+            '"' => {
+                let w = cur.get_or_insert_with(String::new);
+                loop {
+                    match chars.next()? {
+                        '"' => break,
+                        '\\' => w.push(chars.next()?),
+                        ch => w.push(ch),
+                    }
+                }
+            }
+            '\\' => cur.get_or_insert_with(String::new).push(chars.next()?),
+            ch => cur.get_or_insert_with(String::new).push(ch),
+        }
+    }
+    words.extend(cur);
+    Some(words)
+}
+
+/// The `--help` text, generated from the option table.
+pub fn help() -> String {
+    let mut s = String::from(concat!(
+        "respawn ",
+        env!("CARGO_PKG_VERSION"),
+        ": a tiny PID 1 that supervises and restarts a process in place\n\n",
+        "Usage:\n  respawn [OPTIONS] -- CMD [ARGS...]   run CMD; forward signals, reap zombies, keep its exit code\n",
+        "  respawn install DEST                copy this executable to DEST (mode 0755, atomically)\n",
+        "  respawn restart                     restart the supervised command; prints the new pid\n",
+        "  respawn status                      print pid, generation, restarts, last exit, uptime\n\n",
+        "Restart triggers: SIGHUP, the trigger file, --watch, `respawn restart`.\n",
+        "SIGTERM/SIGINT stop the child (stop signal, then SIGKILL after the stop timeout) and exit\n",
+        "with its code (128+N when killed by signal N). Other signals go to the child's process group.\n\n",
+        "Options (each also from the environment variable shown; flags win):\n",
+    ));
+    for o in OPTS {
+        s.push_str(&format!(
+            "  --{} {}\n      {}\n      env: {}\n",
+            o.long, o.arg, o.help, o.env
+        ));
+    }
+    s.push_str("  -h, --help       print this help\n  -V, --version    print the version\n\n");
+    s.push_str("DURATION: 10s, 500ms, 1m30s or plain seconds. SIGNAL: TERM, SIGTERM or 15.\n");
+    s.push_str("Exit codes: the child's; 2 usage error; 126 command not executable; 127 command not found.\n");
+    s
+}
+
+#[cfg(test)]
+#[path = "args_tests.rs"]
+mod tests;

@@ -1,0 +1,178 @@
+//! Signals: names, a signalfd that receives every catchable signal, and the reset a child
+//! needs before `exec`.
+//!
+//! The supervisor blocks all signals and reads them synchronously from one signalfd, so the
+//! event loop never runs handler code and never wakes up without a reason.
+
+use crate::sys::{self, Pid};
+use std::io;
+use std::mem::MaybeUninit;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+
+const NAMES: &[(&str, libc::c_int)] = &[
+    ("HUP", libc::SIGHUP),
+    ("INT", libc::SIGINT),
+    ("QUIT", libc::SIGQUIT),
+    ("ILL", libc::SIGILL),
+    ("TRAP", libc::SIGTRAP),
+    ("ABRT", libc::SIGABRT),
+    ("BUS", libc::SIGBUS),
+    ("FPE", libc::SIGFPE),
+    ("KILL", libc::SIGKILL),
+    ("USR1", libc::SIGUSR1),
+    ("SEGV", libc::SIGSEGV),
+    ("USR2", libc::SIGUSR2),
+    ("PIPE", libc::SIGPIPE),
+    ("ALRM", libc::SIGALRM),
+    ("TERM", libc::SIGTERM),
+    ("STKFLT", libc::SIGSTKFLT),
+    ("CHLD", libc::SIGCHLD),
+    ("CONT", libc::SIGCONT),
+    ("STOP", libc::SIGSTOP),
+    ("TSTP", libc::SIGTSTP),
+    ("TTIN", libc::SIGTTIN),
+    ("TTOU", libc::SIGTTOU),
+    ("URG", libc::SIGURG),
+    ("XCPU", libc::SIGXCPU),
+    ("XFSZ", libc::SIGXFSZ),
+    ("VTALRM", libc::SIGVTALRM),
+    ("PROF", libc::SIGPROF),
+    ("WINCH", libc::SIGWINCH),
+    ("IO", libc::SIGIO),
+    ("PWR", libc::SIGPWR),
+    ("SYS", libc::SIGSYS),
+];
+
+/// The highest signal number on Linux.
+pub const MAX: libc::c_int = 64;
+
+/// Parses `TERM`, `SIGTERM`, `sigterm`, `15`, `RTMIN+3` into a signal number.
+pub fn parse(text: &str) -> Option<libc::c_int> {
+    if let Ok(n) = text.parse::<libc::c_int>() {
+        return (1..=MAX).contains(&n).then_some(n);
+    }
+    let upper = text.to_ascii_uppercase();
+    let name = upper.strip_prefix("SIG").unwrap_or(&upper);
+    if let Some(off) = name.strip_prefix("RTMIN") {
+        let off = if off.is_empty() {
+            0
+        } else {
+            off.strip_prefix('+')?.parse().ok()?
+        };
+        let n = libc::SIGRTMIN() + off;
+        return (n <= libc::SIGRTMAX()).then_some(n);
+    }
+    NAMES.iter().find(|(n, _)| *n == name).map(|&(_, s)| s)
+}
+
+/// `SIGTERM`, or `SIG34` for signals without a classic name.
+pub fn name(sig: libc::c_int) -> String {
+    match NAMES.iter().find(|&&(_, s)| s == sig) {
+        Some((n, _)) => format!("SIG{n}"),
+        None => format!("SIG{sig}"),
+    }
+}
+
+fn full_set() -> libc::sigset_t {
+    let mut set = MaybeUninit::<libc::sigset_t>::uninit();
+    // SAFETY: sigfillset initialises the whole set it is given.
+    unsafe {
+        libc::sigfillset(set.as_mut_ptr());
+        set.assume_init()
+    }
+}
+
+/// A signal received from the signalfd.
+#[derive(Clone, Copy, Debug)]
+pub struct Received {
+    /// The signal number.
+    pub signo: libc::c_int,
+    /// The sender's pid (0 when sent from outside our PID namespace or by the kernel).
+    pub sender: Pid,
+}
+
+/// All signals blocked and delivered through one non-blocking signalfd.
+pub struct SignalFd {
+    fd: OwnedFd,
+}
+
+impl SignalFd {
+    /// Blocks every signal in this (single-threaded) process and opens a signalfd for them.
+    pub fn new() -> io::Result<SignalFd> {
+        let set = full_set();
+        // SAFETY: set is initialised; a null old-set pointer is allowed.
+        sys::cvt(unsafe { libc::sigprocmask(libc::SIG_SETMASK, &set, std::ptr::null_mut()) })?;
+        // SAFETY: set is initialised; -1 asks for a new descriptor.
+        let fd =
+            sys::cvt(unsafe { libc::signalfd(-1, &set, libc::SFD_NONBLOCK | libc::SFD_CLOEXEC) })?;
+        // SAFETY: signalfd returned a fresh descriptor that nobody else owns.
+        Ok(SignalFd {
+            fd: unsafe { OwnedFd::from_raw_fd(fd) },
+        })
+    }
+
+    /// Drains every pending signal into `out` (at most one entry per standard signal).
+    pub fn read(&self, out: &mut Vec<Received>) -> io::Result<()> {
+        const SZ: usize = std::mem::size_of::<libc::signalfd_siginfo>();
+        let mut buf = [0u8; SZ * 8];
+        loop {
+            let n = match sys::read(self.fd.as_raw_fd(), &mut buf) {
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
+                Err(e) => return Err(e),
+            };
+            for chunk in buf[..n].chunks_exact(SZ) {
+                // SAFETY: the kernel wrote whole signalfd_siginfo records; read_unaligned
+                // copes with the byte buffer's alignment.
+                let info: libc::signalfd_siginfo =
+                    unsafe { std::ptr::read_unaligned(chunk.as_ptr().cast()) };
+                out.push(Received {
+                    signo: info.ssi_signo as libc::c_int,
+                    sender: info.ssi_pid as Pid,
+                });
+            }
+            if n < buf.len() {
+                return Ok(());
+            }
+        }
+    }
+}
+
+impl AsRawFd for SignalFd {
+    fn as_raw_fd(&self) -> RawFd {
+        self.fd.as_raw_fd()
+    }
+}
+
+/// Restores default dispositions and an empty mask. Called in a forked child before `exec`:
+/// only async-signal-safe calls, no allocation.
+pub fn reset_in_child() {
+    for sig in 1..=MAX {
+        if sig != libc::SIGKILL && sig != libc::SIGSTOP {
+            // SAFETY: signal() with SIG_DFL is async-signal-safe; invalid numbers just fail.
+            unsafe { libc::signal(sig, libc::SIG_DFL) };
+        }
+    }
+    let mut empty = MaybeUninit::<libc::sigset_t>::uninit();
+    // SAFETY: sigemptyset initialises the set before sigprocmask reads it.
+    unsafe {
+        libc::sigemptyset(empty.as_mut_ptr());
+        libc::sigprocmask(libc::SIG_SETMASK, empty.as_ptr(), std::ptr::null_mut());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_names_and_numbers() {
+        assert_eq!(parse("TERM"), Some(libc::SIGTERM));
+        assert_eq!(parse("sigusr1"), Some(libc::SIGUSR1));
+        assert_eq!(parse("9"), Some(9));
+        assert_eq!(parse("RTMIN+2"), Some(libc::SIGRTMIN() + 2));
+        assert_eq!(parse("0"), None);
+        assert_eq!(parse("NOPE"), None);
+        assert_eq!(name(libc::SIGHUP), "SIGHUP");
+    }
+}

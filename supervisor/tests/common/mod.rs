@@ -1,0 +1,185 @@
+//! Shared helpers for the black-box tests: find the real binary, run it as PID 1 of a fresh
+//! PID namespace (`unshare -pf --mount-proc`), wait with a deadline, send signals.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+/// The binary under test: `$RESPAWN_BIN` (the static build) or cargo's debug build.
+pub fn bin() -> PathBuf {
+    match std::env::var_os("RESPAWN_BIN") {
+        Some(p) => PathBuf::from(p),
+        None => PathBuf::from(env!("CARGO_BIN_EXE_respawn")),
+    }
+}
+
+/// busybox-static, used as a shell inside empty roots. Fails loudly when missing.
+pub fn busybox() -> PathBuf {
+    let p = PathBuf::from("/bin/busybox");
+    assert!(
+        p.exists(),
+        "/bin/busybox missing: install busybox-static (make deps)"
+    );
+    p
+}
+
+/// `respawn ARGS` as PID 1 of a new PID namespace with its own /proc.
+pub fn pid1(args: &[&str]) -> Command {
+    let mut c = Command::new("unshare");
+    c.args(["-pf", "--mount-proc"]).arg(bin()).args(args);
+    c.env_remove("RESPAWN_BIN");
+    c
+}
+
+/// `respawn ARGS` as an ordinary process (not PID 1).
+pub fn plain(args: &[&str]) -> Command {
+    let mut c = Command::new(bin());
+    c.args(args).env_remove("RESPAWN_BIN");
+    c
+}
+
+/// Runs `cmd` to completion with captured output; panics (after killing it) past `secs`.
+pub fn run(cmd: &mut Command, secs: u64) -> Output {
+    let child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    finish(child, secs)
+}
+
+/// Waits for a spawned child (with piped output) for at most `secs`.
+pub fn finish(mut child: Child, secs: u64) -> Output {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    while child.try_wait().expect("try_wait").is_none() {
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let out = child.wait_with_output().expect("wait");
+            panic!(
+                "timed out after {secs}s; stderr: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    child.wait_with_output().expect("wait_with_output")
+}
+
+/// Exit code of a finished command (panics on death by signal: the supervisor must exit).
+pub fn code(out: &Output) -> i32 {
+    out.status
+        .code()
+        .unwrap_or_else(|| panic!("killed by a signal: {:?}", out.status))
+}
+
+/// stderr as text.
+pub fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// Waits until `path` exists (true) or `secs` pass (false).
+pub fn wait_file(path: &Path, secs: u64) -> bool {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    while !path.exists() {
+        if Instant::now() > deadline {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    true
+}
+
+/// Waits until `path` holds `want` (trimmed) or `secs` pass; returns the last content.
+pub fn wait_content(path: &Path, want: &str, secs: u64) -> String {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    loop {
+        let got = std::fs::read_to_string(path).unwrap_or_default();
+        if got.trim() == want || Instant::now() > deadline {
+            return got.trim().to_string();
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// The host pid of respawn inside `unshare -f` (`unshare_pid`'s only child).
+pub fn inner_pid(unshare_pid: u32) -> u32 {
+    let path = format!("/proc/{unshare_pid}/task/{unshare_pid}/children");
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let kids = std::fs::read_to_string(&path).unwrap_or_default();
+        if let Some(pid) = kids.split_whitespace().next().and_then(|p| p.parse().ok()) {
+            return pid;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "unshare {unshare_pid} has no child"
+        );
+        std::thread::sleep(Duration::from_millis(2));
+    }
+}
+
+/// Sends `sig` (e.g. "TERM") to `pid` with kill(1).
+pub fn signal(pid: u32, sig: &str) {
+    let ok = Command::new("kill")
+        .arg(format!("-{sig}"))
+        .arg(pid.to_string())
+        .status()
+        .expect("kill")
+        .success();
+    assert!(ok, "kill -{sig} {pid} failed");
+}
+
+/// A scratch directory removed on drop.
+pub fn tempdir() -> tempfile::TempDir {
+    tempfile::Builder::new()
+        .prefix("respawn-test-")
+        .tempdir()
+        .expect("tempdir")
+}
+
+/// A path inside `dir` as &str (test paths are UTF-8).
+pub fn p(dir: &Path, name: &str) -> String {
+    dir.join(name).to_str().expect("utf-8 path").to_string()
+}
+
+/// A fully static respawn for empty roots: `$RESPAWN_BIN` when static, else the `make
+/// supervisor` build. Fails loudly (never skips) when neither exists.
+pub fn static_bin() -> PathBuf {
+    let built = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../target/x86_64-unknown-linux-musl/supervisor/respawn");
+    for cand in [bin(), built] {
+        if cand.exists() && is_static(&cand) {
+            return cand;
+        }
+    }
+    panic!(
+        "no static respawn binary: run `make supervisor` (or set RESPAWN_BIN to a static build)"
+    );
+}
+
+/// True when the ELF file has no PT_INTERP program header (no dynamic loader needed).
+fn is_static(path: &Path) -> bool {
+    let Ok(elf) = std::fs::read(path) else {
+        return false;
+    };
+    let u16_at = |o: usize| u16::from_le_bytes([elf[o], elf[o + 1]]) as usize;
+    let phoff = u64::from_le_bytes(elf[0x20..0x28].try_into().unwrap()) as usize;
+    let (size, num) = (u16_at(0x36), u16_at(0x38));
+    !(0..num).any(|i| {
+        u32::from_le_bytes(
+            elf[phoff + i * size..phoff + i * size + 4]
+                .try_into()
+                .unwrap(),
+        ) == 3
+    })
+}
+
+/// An empty root directory holding only `/respawn` (static) and `/busybox`.
+pub fn minimal_root() -> tempfile::TempDir {
+    let root = tempdir();
+    std::fs::copy(static_bin(), root.path().join("respawn")).unwrap();
+    std::fs::copy(busybox(), root.path().join("busybox")).unwrap();
+    root
+}

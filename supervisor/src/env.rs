@@ -33,7 +33,11 @@ pub struct EnvError {
 
 impl EnvError {
     fn at(line: usize, message: impl Into<String>) -> EnvError {
-        EnvError { path: None, line, message: message.into() }
+        EnvError {
+            path: None,
+            line,
+            message: message.into(),
+        }
     }
 }
 
@@ -69,7 +73,10 @@ pub fn load_env_file(path: &Path) -> Result<Option<Vec<(String, String)>>, EnvEr
     let text = match String::from_utf8(bytes) {
         Ok(t) => t,
         Err(e) => {
-            let line = 1 + e.as_bytes()[..e.utf8_error().valid_up_to()].iter().filter(|&&b| b == b'\n').count();
+            let line = 1 + e.as_bytes()[..e.utf8_error().valid_up_to()]
+                .iter()
+                .filter(|&&b| b == b'\n')
+                .count();
             return Err(with_path(EnvError::at(line, "invalid UTF-8")));
         }
     };
@@ -85,7 +92,10 @@ pub fn parse_dotenv(text: &str) -> Result<Vec<(String, String)>, EnvError> {
         let start_line = p.line;
         let Some((key, value)) = p.entry()? else { continue };
         if value.contains('\0') {
-            return Err(EnvError::at(start_line, format!("value of {key} contains a NUL byte")));
+            return Err(EnvError::at(
+                start_line,
+                format!("value of {key} contains a NUL byte"),
+            ));
         }
         match out.iter_mut().find(|(k, _)| *k == key) {
             Some(slot) => slot.1 = value,
@@ -128,7 +138,9 @@ impl<'a> Parser<'a> {
         {
             s = after.trim_start_matches([' ', '\t']);
         }
-        let key_len = s.find(|c: char| !(c.is_ascii_alphanumeric() || "_.-".contains(c))).unwrap_or(s.len());
+        let key_len = s
+            .find(|c: char| !(c.is_ascii_alphanumeric() || "_.-".contains(c)))
+            .unwrap_or(s.len());
         let key = &s[..key_len];
         let after_key = s[key_len..].trim_start_matches([' ', '\t']);
         if !after_key.starts_with('=') {
@@ -136,7 +148,9 @@ impl<'a> Parser<'a> {
             return if key.is_empty() || after_key.starts_with(['\n', '\r']) || after_key.is_empty() {
                 err(format!("expected KEY=value, found {shown:?}"))
             } else {
-                err(format!("invalid character in key, expected KEY=value, found {shown:?}"))
+                err(format!(
+                    "invalid character in key, expected KEY=value, found {shown:?}"
+                ))
             };
         }
         if key.is_empty() {
@@ -193,7 +207,10 @@ impl<'a> Parser<'a> {
         let close_line = self.line;
         let tail = self.take_line().trim_matches([' ', '\t']);
         if !tail.is_empty() && !tail.starts_with('#') {
-            return Err(EnvError::at(close_line, format!("unexpected {tail:?} after closing {quote} quote")));
+            return Err(EnvError::at(
+                close_line,
+                format!("unexpected {tail:?} after closing {quote} quote"),
+            ));
         }
         Ok(value)
     }

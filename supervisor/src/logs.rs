@@ -40,7 +40,9 @@ impl FromStr for LogFormat {
             "inherit" => Ok(LogFormat::Inherit),
             "prefix" => Ok(LogFormat::Prefix),
             "json" => Ok(LogFormat::Json),
-            other => Err(format!("unknown log format {other:?} (expected inherit, prefix or json)")),
+            other => Err(format!(
+                "unknown log format {other:?} (expected inherit, prefix or json)"
+            )),
         }
     }
 }
@@ -88,7 +90,12 @@ pub struct Framer {
 impl Framer {
     /// A framer for `stream` in `format`.
     pub fn new(stream: Stream, format: LogFormat) -> Framer {
-        Framer { stream, format, pending: Vec::new(), pending_gen: 0 }
+        Framer {
+            stream,
+            format,
+            pending: Vec::new(),
+            pending_gen: 0,
+        }
     }
 
     /// Appends every complete framed line in `bytes` (written by `generation`) to `out`; keeps the

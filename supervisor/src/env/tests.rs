@@ -3,7 +3,10 @@
 use super::*;
 
 fn kv(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-    pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
 }
 
 #[test]
@@ -33,13 +36,19 @@ fn valid_syntax_table() {
         ("A='single # not comment'", &[("A", "single # not comment")]),
         ("A='lit \\n $X \"q\"'", &[("A", "lit \\n $X \"q\"")]),
         ("A='multi\nline'", &[("A", "multi\nline")]),
-        ("A=\"esc \\n \\t \\\" \\\\ \\$ \\q\"", &[("A", "esc \n \t \" \\ $ \\q")]),
+        (
+            "A=\"esc \\n \\t \\\" \\\\ \\$ \\q\"",
+            &[("A", "esc \n \t \" \\ $ \\q")],
+        ),
         ("A=\"multi\nline\"\nB=2", &[("A", "multi\nline"), ("B", "2")]),
         ("A=\"x\" # comment", &[("A", "x")]),
         ("A=\"x\"   ", &[("A", "x")]),
         ("A=\"it's\"", &[("A", "it's")]),
         ("A=1\r\nB=2\r\n", &[("A", "1"), ("B", "2")]),
-        ("A=\"l1\r\nl2\"\r\nB=\"\\r\\n\"\r\n", &[("A", "l1\nl2"), ("B", "\r\n")]),
+        (
+            "A=\"l1\r\nl2\"\r\nB=\"\\r\\n\"\r\n",
+            &[("A", "l1\nl2"), ("B", "\r\n")],
+        ),
         ("\u{feff}A=1", &[("A", "1")]),
         ("A=1\nA=2\nB=3", &[("A", "2"), ("B", "3")]),
         ("_A.b-c=1", &[("_A.b-c", "1")]),
@@ -77,7 +86,11 @@ fn malformed_lines_report_their_line_number() {
             Ok(v) => panic!("input {text:?}: expected an error, got {v:?}"),
             Err(e) => {
                 assert_eq!(e.line, *line, "input {text:?}: {e}");
-                assert!(e.message.contains(msg), "input {text:?}: message {:?} lacks {msg:?}", e.message);
+                assert!(
+                    e.message.contains(msg),
+                    "input {text:?}: message {:?} lacks {msg:?}",
+                    e.message
+                );
                 assert!(e.to_string().starts_with(&format!("line {line}: ")), "{e}");
             }
         }
@@ -95,13 +108,20 @@ fn load_env_file_reads_and_names_the_file_in_errors() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join(".env");
     std::fs::write(&path, "export A=1\nB='two'\n").unwrap();
-    assert_eq!(load_env_file(&path).unwrap(), Some(kv(&[("A", "1"), ("B", "two")])));
+    assert_eq!(
+        load_env_file(&path).unwrap(),
+        Some(kv(&[("A", "1"), ("B", "two")]))
+    );
 
     std::fs::write(&path, "A=1\nB\n").unwrap();
     let e = load_env_file(&path).unwrap_err();
     assert_eq!(e.line, 2);
     assert_eq!(e.path.as_deref(), Some(path.as_path()));
-    assert!(e.to_string().starts_with(&format!("{}:2: expected KEY=value", path.display())), "{e}");
+    assert!(
+        e.to_string()
+            .starts_with(&format!("{}:2: expected KEY=value", path.display())),
+        "{e}"
+    );
 
     std::fs::write(&path, b"A=1\nB=\xff\xfe\n").unwrap();
     let e = load_env_file(&path).unwrap_err();

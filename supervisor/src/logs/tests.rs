@@ -20,17 +20,34 @@ fn log_format_parses_and_rejects() {
     assert_eq!("prefix".parse::<LogFormat>(), Ok(LogFormat::Prefix));
     assert_eq!("json".parse::<LogFormat>(), Ok(LogFormat::Json));
     let e = "JSON ".parse::<LogFormat>().unwrap_err();
-    assert!(e.contains("\"JSON \"") && e.contains("inherit, prefix or json"), "{e}");
+    assert!(
+        e.contains("\"JSON \"") && e.contains("inherit, prefix or json"),
+        "{e}"
+    );
     assert_eq!(LogFormat::default(), LogFormat::Inherit);
     assert_eq!(LogFormat::Json.to_string(), "json");
 }
 
 #[test]
 fn prefix_frames_complete_lines_and_holds_partial_ones() {
-    let got = frame(LogFormat::Prefix, &[(3, b"hel"), (3, b"lo\nwor"), (3, b"ld\n\npart")], None);
-    assert_eq!(got, "[gen 3 stdout] hello\n[gen 3 stdout] world\n[gen 3 stdout] \n");
-    let got = frame(LogFormat::Prefix, &[(3, b"hel"), (3, b"lo\nwor"), (3, b"ld\n\npart")], Some(3));
-    assert_eq!(got, "[gen 3 stdout] hello\n[gen 3 stdout] world\n[gen 3 stdout] \n[gen 3 stdout] part\n");
+    let got = frame(
+        LogFormat::Prefix,
+        &[(3, b"hel"), (3, b"lo\nwor"), (3, b"ld\n\npart")],
+        None,
+    );
+    assert_eq!(
+        got,
+        "[gen 3 stdout] hello\n[gen 3 stdout] world\n[gen 3 stdout] \n"
+    );
+    let got = frame(
+        LogFormat::Prefix,
+        &[(3, b"hel"), (3, b"lo\nwor"), (3, b"ld\n\npart")],
+        Some(3),
+    );
+    assert_eq!(
+        got,
+        "[gen 3 stdout] hello\n[gen 3 stdout] world\n[gen 3 stdout] \n[gen 3 stdout] part\n"
+    );
 }
 
 #[test]
@@ -51,7 +68,11 @@ fn crlf_becomes_lf_and_lone_cr_is_kept() {
 
 #[test]
 fn json_escapes_quotes_backslashes_and_controls() {
-    let got = frame(LogFormat::Json, &[(7, b"q\"b\\t\tn\x01\x1b[0m\x08\x0c\x7f \xe2\x9c\x93\n")], None);
+    let got = frame(
+        LogFormat::Json,
+        &[(7, b"q\"b\\t\tn\x01\x1b[0m\x08\x0c\x7f \xe2\x9c\x93\n")],
+        None,
+    );
     assert_eq!(
         got,
         "{\"gen\":7,\"stream\":\"stdout\",\"line\":\"q\\\"b\\\\t\\tn\\u0001\\u001b[0m\\b\\f\u{7f} \u{2713}\"}\n"
@@ -61,7 +82,10 @@ fn json_escapes_quotes_backslashes_and_controls() {
 #[test]
 fn invalid_utf8_is_replaced_in_json_and_kept_in_prefix() {
     let got = frame(LogFormat::Json, &[(1, b"a\xffb\xc3\n")], None);
-    assert_eq!(got, "{\"gen\":1,\"stream\":\"stdout\",\"line\":\"a\u{fffd}b\u{fffd}\"}\n");
+    assert_eq!(
+        got,
+        "{\"gen\":1,\"stream\":\"stdout\",\"line\":\"a\u{fffd}b\u{fffd}\"}\n"
+    );
     let mut f = Framer::new(Stream::Stdout, LogFormat::Prefix);
     let mut out = Vec::new();
     f.push(1, b"a\xffb\n", &mut out);
@@ -83,7 +107,10 @@ fn a_new_generation_flushes_the_previous_partial_line() {
 
 #[test]
 fn finish_with_nothing_pending_emits_nothing() {
-    assert_eq!(frame(LogFormat::Json, &[(1, b"done\n")], Some(1)), frame(LogFormat::Json, &[(1, b"done\n")], None));
+    assert_eq!(
+        frame(LogFormat::Json, &[(1, b"done\n")], Some(1)),
+        frame(LogFormat::Json, &[(1, b"done\n")], None)
+    );
     assert_eq!(frame(LogFormat::Prefix, &[], Some(1)), "");
 }
 
@@ -100,7 +127,17 @@ fn long_lines_are_cut_into_bounded_partial_pieces() {
     }
     let text = String::from_utf8(out).unwrap();
     let lines: Vec<&str> = text.lines().collect();
-    assert_eq!(lines.len(), 3, "{}", lines.iter().map(|l| l.len()).map(|n| n.to_string()).collect::<Vec<_>>().join(","));
+    assert_eq!(
+        lines.len(),
+        3,
+        "{}",
+        lines
+            .iter()
+            .map(|l| l.len())
+            .map(|n| n.to_string())
+            .collect::<Vec<_>>()
+            .join(",")
+    );
     let body = |l: &str, tag: &str| l.strip_prefix(tag).unwrap_or_else(|| panic!("{tag}")).len();
     assert_eq!(body(lines[0], "[gen 5 stdout partial] "), MAX_LINE);
     assert_eq!(body(lines[1], "[gen 5 stdout partial] "), MAX_LINE);
@@ -158,7 +195,10 @@ fn every_line_survives_random_chunking() {
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(lines.len(), 2000);
     for (i, l) in lines.iter().enumerate() {
-        let want = format!("{{\"gen\":9,\"stream\":\"stdout\",\"line\":\"line {i} {}\"}}", "z".repeat(i % 97));
+        let want = format!(
+            "{{\"gen\":9,\"stream\":\"stdout\",\"line\":\"line {i} {}\"}}",
+            "z".repeat(i % 97)
+        );
         assert_eq!(*l, want);
     }
 }

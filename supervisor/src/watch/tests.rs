@@ -1,0 +1,452 @@
+//! Watcher tests: real inotify (and real polling) on temporary directories, driven by a small
+//! event loop like the supervisor's, with the file activity happening concurrently.
+
+use super::*;
+use std::fs;
+use std::io::Write;
+use std::process::Command;
+use std::thread;
+
+/// Runs a poll loop for `dur` and returns the instants at which the watcher fired.
+fn run_loop(w: &mut Watcher, dur: Duration) -> Vec<Instant> {
+    let end = Instant::now() + dur;
+    let mut fires = Vec::new();
+    loop {
+        let now = Instant::now();
+        if now >= end {
+            return fires;
+        }
+        let until = w.next_deadline().map_or(end, |d| d.min(end));
+        let timeout = until.saturating_duration_since(now);
+        let ms = timeout.as_micros().div_ceil(1000) as i32;
+        let readable = match w.fd() {
+            Some(fd) => {
+                let mut pfd = libc::pollfd {
+                    fd,
+                    events: libc::POLLIN,
+                    revents: 0,
+                };
+                // SAFETY: one valid pollfd for the duration of the call.
+                unsafe { libc::poll(&mut pfd, 1, ms) > 0 }
+            }
+            None => {
+                thread::sleep(timeout);
+                false
+            }
+        };
+        let now = Instant::now();
+        if readable {
+            w.handle_readable(now);
+        }
+        if w.on_timer(now) {
+            fires.push(now);
+        }
+    }
+}
+
+fn watcher(paths: &[&Path], ignores: &[&str]) -> Watcher {
+    let paths: Vec<PathBuf> = paths.iter().map(|p| p.to_path_buf()).collect();
+    let ignores: Vec<String> = ignores.iter().map(|s| s.to_string()).collect();
+    let opts = WatchOptions {
+        debounce: DEFAULT_DEBOUNCE,
+        poll: None,
+    };
+    let w = Watcher::with_options(&paths, &ignores, &opts).unwrap();
+    assert!(!w.is_polling(), "inotify must be available for these tests");
+    w
+}
+
+/// Runs `act` on another thread after a short pause while the loop runs for `dur`.
+fn fires_during(w: &mut Watcher, dur: Duration, act: impl FnOnce() + Send + 'static) -> Vec<Instant> {
+    let h = thread::spawn(move || {
+        thread::sleep(Duration::from_millis(30));
+        act();
+    });
+    let fires = run_loop(w, dur);
+    h.join().expect("file activity panicked");
+    fires
+}
+
+const SETTLE: Duration = Duration::from_millis(700);
+
+#[test]
+fn idle_watcher_has_no_deadline() {
+    let d = tempfile::tempdir().unwrap();
+    let mut w = watcher(&[d.path()], &[]);
+    assert_eq!(w.next_deadline(), None);
+    assert!(run_loop(&mut w, Duration::from_millis(100)).is_empty());
+    assert_eq!(w.take_message(), None);
+}
+
+#[test]
+fn one_file_write_fires_once() {
+    let d = tempfile::tempdir().unwrap();
+    let f = d.path().join("main.py");
+    fs::write(&f, "v1").unwrap();
+    let mut w = watcher(&[d.path()], &[]);
+    let fires = fires_during(&mut w, SETTLE, move || fs::write(&f, "v2").unwrap());
+    assert_eq!(fires.len(), 1);
+    assert_eq!(w.next_deadline(), None, "idle again after firing");
+}
+
+#[test]
+fn tar_extract_of_200_files_fires_once() {
+    let src = tempfile::tempdir().unwrap();
+    for i in 0..200 {
+        let sub = src.path().join(format!("pkg{}", i % 10));
+        fs::create_dir_all(&sub).unwrap();
+        fs::write(
+            sub.join(format!("file{i}.txt")),
+            format!("content {i}\n").repeat(50),
+        )
+        .unwrap();
+    }
+    let tdir = tempfile::tempdir().unwrap();
+    let tarball = tdir.path().join("sync.tar");
+    let st = Command::new("tar")
+        .arg("cf")
+        .arg(&tarball)
+        .arg("-C")
+        .arg(src.path())
+        .arg(".")
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let dst = tempfile::tempdir().unwrap();
+    let mut w = watcher(&[dst.path()], &[]);
+    let (t, d) = (tarball.clone(), dst.path().to_path_buf());
+    let fires = fires_during(&mut w, Duration::from_millis(1000), move || {
+        let st = Command::new("tar")
+            .arg("xf")
+            .arg(&t)
+            .arg("-C")
+            .arg(&d)
+            .status()
+            .unwrap();
+        assert!(st.success());
+    });
+    assert_eq!(fires.len(), 1, "one tar extract must be one restart");
+    assert_eq!(fs::read_dir(dst.path().join("pkg3")).unwrap().count(), 20);
+}
+
+#[test]
+fn slowly_written_large_file_fires_once_after_close() {
+    let d = tempfile::tempdir().unwrap();
+    let f = d.path().join("big.bin");
+    let mut w = watcher(&[d.path()], &[]);
+    let closed = std::sync::Arc::new(std::sync::Mutex::new(None));
+    let c2 = closed.clone();
+    let fires = fires_during(&mut w, Duration::from_millis(2200), move || {
+        let mut file = fs::File::create(&f).unwrap();
+        for _ in 0..8 {
+            file.write_all(&vec![7u8; 1 << 20]).unwrap();
+            // Longer than the debounce, shorter than WRITER_QUIET_MAX.
+            thread::sleep(Duration::from_millis(150));
+        }
+        drop(file);
+        *c2.lock().unwrap() = Some(Instant::now());
+    });
+    let closed = closed.lock().unwrap().expect("writer finished");
+    assert_eq!(fires.len(), 1, "fired {} times", fires.len());
+    assert!(
+        fires[0] >= closed,
+        "fired {:?} before the file was closed",
+        closed - fires[0]
+    );
+}
+
+#[test]
+fn writer_that_never_closes_fires_after_quiet_max() {
+    let d = tempfile::tempdir().unwrap();
+    let f = d.path().join("held-open.log");
+    let mut w = watcher(&[d.path()], &[]);
+    let mut file = fs::File::create(&f).unwrap();
+    let start = Instant::now();
+    file.write_all(b"line\n").unwrap();
+    let fires = run_loop(&mut w, WRITER_QUIET_MAX + Duration::from_millis(500));
+    drop(file);
+    assert_eq!(fires.len(), 1);
+    assert!(
+        fires[0] - start >= WRITER_QUIET_MAX,
+        "fired after {:?}",
+        fires[0] - start
+    );
+}
+
+#[test]
+fn new_subdirectories_are_watched() {
+    let d = tempfile::tempdir().unwrap();
+    let mut w = watcher(&[d.path()], &[]);
+    let root = d.path().to_path_buf();
+    let r2 = root.clone();
+    let fires = fires_during(&mut w, SETTLE, move || {
+        fs::create_dir_all(r2.join("a/b/c")).unwrap()
+    });
+    assert_eq!(fires.len(), 1, "mkdir -p");
+    let r3 = root.clone();
+    let fires = fires_during(&mut w, SETTLE, move || {
+        fs::write(r3.join("a/b/c/new.txt"), "x").unwrap()
+    });
+    assert_eq!(fires.len(), 1, "a file in a new nested directory");
+}
+
+#[test]
+fn delete_and_rename_fire() {
+    let d = tempfile::tempdir().unwrap();
+    let (a, b) = (d.path().join("a.txt"), d.path().join("b.txt"));
+    fs::write(&a, "a").unwrap();
+    fs::write(&b, "b").unwrap();
+    let mut w = watcher(&[d.path()], &[]);
+    assert_eq!(
+        fires_during(&mut w, SETTLE, move || fs::remove_file(&a).unwrap()).len(),
+        1,
+        "delete"
+    );
+    let c = d.path().join("c.txt");
+    assert_eq!(
+        fires_during(&mut w, SETTLE, move || fs::rename(&b, &c).unwrap()).len(),
+        1,
+        "rename"
+    );
+}
+
+#[test]
+fn directory_moved_out_is_no_longer_watched_and_moved_in_is() {
+    let d = tempfile::tempdir().unwrap();
+    let outside = tempfile::tempdir().unwrap();
+    fs::create_dir(d.path().join("sub")).unwrap();
+    let mut w = watcher(&[d.path()], &[]);
+    let (from, to) = (d.path().join("sub"), outside.path().join("sub"));
+    let (f2, t2) = (from.clone(), to.clone());
+    assert_eq!(
+        fires_during(&mut w, SETTLE, move || fs::rename(&f2, &t2).unwrap()).len(),
+        1,
+        "move out"
+    );
+    let t3 = to.clone();
+    assert!(
+        fires_during(&mut w, SETTLE, move || fs::write(t3.join("x"), "x").unwrap()).is_empty(),
+        "moved-out dir"
+    );
+    let (f4, t4) = (from.clone(), to.clone());
+    assert_eq!(
+        fires_during(&mut w, SETTLE, move || fs::rename(&t4, &f4).unwrap()).len(),
+        1,
+        "move back in"
+    );
+    assert_eq!(
+        fires_during(&mut w, SETTLE, move || fs::write(from.join("y"), "y").unwrap()).len(),
+        1,
+        "moved-in dir"
+    );
+}
+
+/// Lays out a ConfigMap volume the way the kubelet's atomic writer does.
+fn configmap(dir: &Path, version: &str, value: &str) {
+    let ts = dir.join(format!("..{version}"));
+    fs::create_dir(&ts).unwrap();
+    fs::write(ts.join("app.yaml"), value).unwrap();
+    let tmp = dir.join("..data_tmp");
+    std::os::unix::fs::symlink(format!("..{version}"), &tmp).unwrap();
+    fs::rename(&tmp, dir.join("..data")).unwrap();
+    if !dir.join("app.yaml").exists() {
+        std::os::unix::fs::symlink("..data/app.yaml", dir.join("app.yaml")).unwrap();
+    }
+}
+
+fn swap_configmap(dir: PathBuf) -> impl FnOnce() + Send + 'static {
+    move || {
+        let old: Vec<PathBuf> = fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.file_name().unwrap().to_str().unwrap().starts_with("..2026"))
+            .collect();
+        configmap(&dir, "2026_11_21_12_00_01.222", "v: 2\n");
+        for o in old {
+            fs::remove_dir_all(o).unwrap();
+        }
+    }
+}
+
+#[test]
+fn configmap_data_symlink_swap_fires_once_for_a_watched_directory() {
+    let d = tempfile::tempdir().unwrap();
+    configmap(d.path(), "2026_11_21_12_00_00.111", "v: 1\n");
+    let mut w = watcher(&[d.path()], &[]);
+    let fires = fires_during(&mut w, SETTLE, swap_configmap(d.path().to_path_buf()));
+    assert_eq!(fires.len(), 1);
+    assert_eq!(fs::read_to_string(d.path().join("app.yaml")).unwrap(), "v: 2\n");
+}
+
+#[test]
+fn configmap_data_symlink_swap_fires_for_a_watched_key_file() {
+    let d = tempfile::tempdir().unwrap();
+    configmap(d.path(), "2026_11_21_12_00_00.111", "v: 1\n");
+    let mut w = watcher(&[&d.path().join("app.yaml")], &[]);
+    let fires = fires_during(&mut w, SETTLE, swap_configmap(d.path().to_path_buf()));
+    assert_eq!(fires.len(), 1);
+}
+
+#[test]
+fn watched_single_file_ignores_its_neighbours() {
+    let d = tempfile::tempdir().unwrap();
+    let (f, other) = (d.path().join("config.toml"), d.path().join("other.toml"));
+    fs::write(&f, "a").unwrap();
+    let mut w = watcher(&[&f], &[]);
+    assert!(fires_during(&mut w, SETTLE, move || fs::write(&other, "b").unwrap()).is_empty());
+    let (tmp, f2) = (d.path().join("config.toml.tmp"), f.clone());
+    let fires = fires_during(&mut w, SETTLE, move || {
+        fs::write(&tmp, "new").unwrap();
+        fs::rename(&tmp, &f2).unwrap();
+    });
+    assert_eq!(fires.len(), 1, "atomic replace of the watched file");
+}
+
+#[test]
+fn ignore_globs_suppress_changes() {
+    let d = tempfile::tempdir().unwrap();
+    fs::create_dir_all(d.path().join("web/node_modules/left-pad")).unwrap();
+    let mut w = watcher(&[d.path()], &["**/node_modules/**", "*.log", "tmp/"]);
+    let root = d.path().to_path_buf();
+    let fires = fires_during(&mut w, SETTLE, move || {
+        fs::write(root.join(".main.py.swp"), "swap").unwrap();
+        fs::write(root.join("web/node_modules/left-pad/index.js"), "x").unwrap();
+        fs::create_dir_all(root.join("node_modules/new/deep")).unwrap();
+        fs::write(root.join("node_modules/new/deep/x.js"), "x").unwrap();
+        fs::write(root.join("app.log"), "log").unwrap();
+        fs::create_dir(root.join("tmp")).unwrap();
+        fs::write(root.join("tmp/cache"), "c").unwrap();
+        fs::create_dir_all(root.join(".git/objects")).unwrap();
+        fs::write(root.join(".git/objects/ab"), "obj").unwrap();
+        fs::create_dir(root.join("__pycache__")).unwrap();
+        fs::write(root.join("__pycache__/m.cpython-311.pyc"), "pyc").unwrap();
+    });
+    assert!(fires.is_empty(), "ignored paths fired {} times", fires.len());
+    let root = d.path().to_path_buf();
+    let fires = fires_during(&mut w, SETTLE, move || {
+        fs::write(root.join("main.py"), "code").unwrap()
+    });
+    assert_eq!(fires.len(), 1, "a non-ignored file still fires");
+}
+
+#[test]
+fn vim_save_pattern_fires_once() {
+    let d = tempfile::tempdir().unwrap();
+    let f = d.path().join("main.go");
+    fs::write(&f, "package main // v1\n").unwrap();
+    let mut w = watcher(&[d.path()], &[]);
+    let dir = d.path().to_path_buf();
+    let fires = fires_during(&mut w, Duration::from_millis(900), move || {
+        // Opening the file: the swap file appears and is updated while typing.
+        let swp = dir.join(".main.go.swp");
+        fs::write(&swp, "swap v1").unwrap();
+        thread::sleep(Duration::from_millis(100));
+        fs::write(&swp, "swap v2").unwrap();
+        thread::sleep(Duration::from_millis(100));
+        // :w with backupcopy=no — probe file, rename to backup, write new, delete backup.
+        fs::write(dir.join("4913"), "").unwrap();
+        fs::remove_file(dir.join("4913")).unwrap();
+        fs::rename(dir.join("main.go"), dir.join("main.go~")).unwrap();
+        fs::write(dir.join("main.go"), "package main // v2\n").unwrap();
+        fs::remove_file(dir.join("main.go~")).unwrap();
+        thread::sleep(Duration::from_millis(100));
+        fs::remove_file(&swp).unwrap();
+    });
+    assert_eq!(fires.len(), 1, "one save, fired {} times", fires.len());
+}
+
+#[test]
+fn polling_mode_detects_changes_once() {
+    let d = tempfile::tempdir().unwrap();
+    fs::create_dir(d.path().join("sub")).unwrap();
+    let opts = WatchOptions {
+        debounce: DEFAULT_DEBOUNCE,
+        poll: Some(Duration::from_millis(50)),
+    };
+    let mut w = Watcher::with_options(&[d.path().to_path_buf()], &["*.log".into()], &opts).unwrap();
+    assert!(w.is_polling() && w.fd().is_none());
+    assert!(w.take_message().unwrap().contains("polling"));
+    assert!(w.next_deadline().is_some(), "polling needs a timer");
+    assert!(
+        run_loop(&mut w, Duration::from_millis(300)).is_empty(),
+        "no change, no fire"
+    );
+    let dir = d.path().to_path_buf();
+    let fires = fires_during(&mut w, Duration::from_millis(800), move || {
+        fs::write(dir.join("sub/a.txt"), "a").unwrap();
+        fs::write(dir.join("sub/b.txt"), "b").unwrap();
+    });
+    assert_eq!(fires.len(), 1);
+    let dir = d.path().to_path_buf();
+    assert!(
+        fires_during(&mut w, Duration::from_millis(500), move || fs::write(
+            dir.join("x.log"),
+            "l"
+        )
+        .unwrap())
+        .is_empty()
+    );
+    let dir = d.path().to_path_buf();
+    let fires = fires_during(&mut w, Duration::from_millis(800), move || {
+        fs::remove_file(dir.join("sub/a.txt")).unwrap()
+    });
+    assert_eq!(fires.len(), 1, "delete seen by polling");
+}
+
+#[test]
+fn fallback_to_polling_mid_run_keeps_watching() {
+    let d = tempfile::tempdir().unwrap();
+    let mut w = watcher(&[d.path()], &[]);
+    w.fall_back(
+        "inotify_add_watch: No space left on device (os error 28)",
+        Instant::now(),
+    );
+    assert!(w.is_polling() && w.fd().is_none());
+    let m = w.take_message().unwrap();
+    assert!(
+        m.contains("falling back to polling") && m.contains("max_user_watches"),
+        "{m}"
+    );
+    // The burst that was under way when inotify gave up still restarts once.
+    assert_eq!(run_loop(&mut w, Duration::from_millis(400)).len(), 1);
+    let dir = d.path().to_path_buf();
+    let fires = fires_during(&mut w, Duration::from_millis(1500), move || {
+        fs::write(dir.join("n"), "n").unwrap()
+    });
+    assert_eq!(fires.len(), 1);
+}
+
+#[test]
+fn setup_errors_are_clear() {
+    let opts = WatchOptions {
+        debounce: DEFAULT_DEBOUNCE,
+        poll: None,
+    };
+    let e = Watcher::with_options(&[PathBuf::from("/nonexistent-s2-watch")], &[], &opts)
+        .err()
+        .unwrap();
+    assert!(
+        e.to_string()
+            .starts_with("watch /nonexistent-s2-watch: No such file"),
+        "{e}"
+    );
+    let e = Watcher::with_options(&[], &[], &opts).err().unwrap();
+    assert_eq!(e.to_string(), "watch: no path to watch");
+    let d = tempfile::tempdir().unwrap();
+    let e = Watcher::with_options(&[d.path().to_path_buf()], &["a[b".into()], &opts)
+        .err()
+        .unwrap();
+    assert!(e.to_string().contains("unclosed '['"), "{e}");
+}
+
+#[test]
+fn poll_env_values() {
+    assert_eq!(parse_poll(""), Ok(None));
+    assert_eq!(parse_poll("0"), Ok(None));
+    assert_eq!(parse_poll("true"), Ok(Some(DEFAULT_POLL_INTERVAL)));
+    assert_eq!(parse_poll("250ms"), Ok(Some(Duration::from_millis(250))));
+    assert_eq!(parse_poll("2s"), Ok(Some(Duration::from_secs(2))));
+    assert!(parse_poll("5ms").unwrap_err().contains("at least 10ms"));
+    assert!(parse_poll("fast").unwrap_err().contains("RESPAWN_WATCH_POLL"));
+    assert!(parse_poll("3h").unwrap_err().contains("unknown unit"));
+}

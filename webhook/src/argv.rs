@@ -1,0 +1,142 @@
+//! Kubernetes argv semantics (DESIGN.md §2): what a container really runs, given the pod's
+//! `command`/`args` and the image's `ENTRYPOINT`/`CMD`, and the `$` escaping that keeps
+//! image-derived strings unchanged through the kubelet's `$(VAR)` expansion.
+
+use crate::image::ImageConfig;
+
+/// Where the wrapped argv came from, for the original-argv annotation and logs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Source {
+    /// `command` set: copied verbatim, the image is not consulted.
+    Pod,
+    /// `command` unset, `args` set: image ENTRYPOINT + pod args.
+    ImageEntrypoint,
+    /// Neither set: image ENTRYPOINT + image CMD.
+    Image,
+}
+
+/// Why no argv could be determined.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ArgvError {
+    /// The image sets neither ENTRYPOINT nor CMD and the pod sets neither command nor args.
+    #[error("the image sets neither ENTRYPOINT nor CMD and the container sets neither command nor args")]
+    NothingToRun,
+}
+
+/// True when a pod field counts as "set": the kubelet treats an empty list like an absent one.
+pub fn is_set(v: Option<&Vec<String>>) -> bool {
+    v.is_some_and(|v| !v.is_empty())
+}
+
+/// True when the container's argv can be computed without the image config.
+pub fn needs_image(command: Option<&Vec<String>>) -> bool {
+    !is_set(command)
+}
+
+/// The argv to put after `--`, in the form the kubelet will expand: pod strings verbatim,
+/// image strings `$`-escaped. `image` is only consulted when `command` is unset.
+pub fn resolve(
+    command: Option<&Vec<String>>,
+    args: Option<&Vec<String>>,
+    image: Option<&ImageConfig>,
+) -> Result<(Vec<String>, Source), ArgvError> {
+    if is_set(command) {
+        let mut argv = command.cloned().unwrap_or_default();
+        argv.extend(args.cloned().unwrap_or_default());
+        return Ok((argv, Source::Pod));
+    }
+    let image = image.cloned().unwrap_or_default();
+    let entrypoint = image_entrypoint(&image);
+    let (mut argv, tail, source): (Vec<String>, Vec<String>, Source) = if is_set(args) {
+        (escape_all(&entrypoint), args.cloned().unwrap_or_default(), Source::ImageEntrypoint)
+    } else {
+        (escape_all(&entrypoint), escape_all(image.cmd.as_deref().unwrap_or_default()), Source::Image)
+    };
+    argv.extend(tail);
+    if argv.is_empty() {
+        return Err(ArgvError::NothingToRun);
+    }
+    Ok((argv, source))
+}
+
+/// The image's ENTRYPOINT as container runtimes read it: `[""]` (Dockerfile `ENTRYPOINT []`
+/// written by some builders) means none.
+fn image_entrypoint(image: &ImageConfig) -> Vec<String> {
+    match image.entrypoint.as_deref() {
+        Some([only]) if only.is_empty() => Vec::new(),
+        Some(e) => e.to_vec(),
+        None => Vec::new(),
+    }
+}
+
+/// Doubles every `$`, so the kubelet's expansion turns the string back into itself.
+pub fn escape(s: &str) -> String {
+    s.replace('$', "$$")
+}
+
+fn escape_all(v: &[String]) -> Vec<String> {
+    v.iter().map(|s| escape(s)).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn v(s: &[&str]) -> Vec<String> {
+        s.iter().map(|s| s.to_string()).collect()
+    }
+
+    fn img(e: Option<&[&str]>, c: Option<&[&str]>) -> ImageConfig {
+        ImageConfig { entrypoint: e.map(v), cmd: c.map(v), ..Default::default() }
+    }
+
+    /// Every row of DESIGN.md §2 × image shapes × `$` in pod and image strings.
+    #[test]
+    fn argv_table() {
+        let e = Some(&["/bin/ep", "$HOME"][..]);
+        let c = Some(&["serve", "$(PORT)"][..]);
+        let cmd = v(&["/app", "$(PORT)"]);
+        let args = v(&["--x", "$$y"]);
+        let none = v(&[]);
+        #[allow(clippy::type_complexity)]
+        let rows: Vec<(Option<&Vec<String>>, Option<&Vec<String>>, ImageConfig, Result<(Vec<String>, Source), ArgvError>)> = vec![
+            // unset/unset: ENTRYPOINT + CMD, both escaped
+            (None, None, img(e, c), Ok((v(&["/bin/ep", "$$HOME", "serve", "$$(PORT)"]), Source::Image))),
+            (None, None, img(None, c), Ok((v(&["serve", "$$(PORT)"]), Source::Image))),
+            (None, None, img(e, None), Ok((v(&["/bin/ep", "$$HOME"]), Source::Image))),
+            (None, None, img(Some(&[""]), c), Ok((v(&["serve", "$$(PORT)"]), Source::Image))),
+            (None, None, img(None, None), Err(ArgvError::NothingToRun)),
+            (Some(&none), Some(&none), img(None, None), Err(ArgvError::NothingToRun)),
+            // empty lists count as unset
+            (Some(&none), None, img(e, c), Ok((v(&["/bin/ep", "$$HOME", "serve", "$$(PORT)"]), Source::Image))),
+            // unset/set: ENTRYPOINT (escaped) + pod args (verbatim), CMD dropped
+            (None, Some(&args), img(e, c), Ok((v(&["/bin/ep", "$$HOME", "--x", "$$y"]), Source::ImageEntrypoint))),
+            (None, Some(&args), img(None, c), Ok((v(&["--x", "$$y"]), Source::ImageEntrypoint))),
+            (None, Some(&args), img(None, None), Ok((v(&["--x", "$$y"]), Source::ImageEntrypoint))),
+            // set/unset: pod command verbatim, image ignored
+            (Some(&cmd), None, img(e, c), Ok((v(&["/app", "$(PORT)"]), Source::Pod))),
+            (Some(&cmd), Some(&none), img(None, None), Ok((v(&["/app", "$(PORT)"]), Source::Pod))),
+            // set/set: pod command + pod args verbatim
+            (Some(&cmd), Some(&args), img(e, c), Ok((v(&["/app", "$(PORT)", "--x", "$$y"]), Source::Pod))),
+        ];
+        for (i, (command, args, image, want)) in rows.into_iter().enumerate() {
+            assert_eq!(resolve(command, args, Some(&image)), want, "row {i}");
+        }
+    }
+
+    #[test]
+    fn pod_command_never_needs_the_image() {
+        let cmd = v(&["/app"]);
+        assert!(!needs_image(Some(&cmd)));
+        assert!(needs_image(None));
+        assert!(needs_image(Some(&v(&[]))));
+        assert_eq!(resolve(Some(&cmd), None, None), Ok((cmd.clone(), Source::Pod)));
+    }
+
+    #[test]
+    fn escape_doubles_every_dollar() {
+        assert_eq!(escape("a$b$$c$(X)"), "a$$b$$$$c$$(X)");
+        assert_eq!(escape("plain"), "plain");
+    }
+}

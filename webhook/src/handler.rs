@@ -1,0 +1,135 @@
+//! `POST /mutate`: AdmissionReview in, AdmissionReview out. Translation only — the decision is
+//! [`crate::mutate`]. Every readable request gets a review back (never a 5xx).
+
+use std::{sync::Arc, time::Duration, time::Instant};
+
+use axum::{Json, body::Bytes, extract::RawQuery, extract::State};
+use k8s_openapi::api::core::v1::Pod;
+use kube::core::{
+    DynamicObject,
+    admission::{AdmissionRequest, AdmissionReview, Operation},
+};
+use tracing::{debug, info, warn};
+
+use crate::config::Injection;
+use crate::image::ImageConfigProvider;
+use crate::lookup;
+use crate::metrics::Metrics;
+use crate::mutate::{self, Outcome, Plan};
+use crate::review::{ResponseOut, ReviewOut};
+
+/// What the handler needs, shared by all requests.
+pub struct AppState {
+    /// Injection settings.
+    pub injection: Injection,
+    /// `--lookup-budget`.
+    pub lookup_budget: Duration,
+    /// Image config source.
+    pub provider: Arc<dyn ImageConfigProvider>,
+    /// Metrics.
+    pub metrics: Arc<Metrics>,
+}
+
+/// The `POST /mutate` handler.
+pub async fn mutate(State(st): State<Arc<AppState>>, RawQuery(query): RawQuery, body: Bytes) -> Json<ReviewOut> {
+    let start = Instant::now();
+    let timeout = query.as_deref().and_then(timeout_param);
+    let (response, result) = review(&st, timeout, &body).await;
+    st.metrics.request(result, start.elapsed());
+    Json(response.into_review())
+}
+
+/// The apiserver's `?timeout=10s`.
+fn timeout_param(query: &str) -> Option<Duration> {
+    query.split('&').find_map(|kv| kv.strip_prefix("timeout=")).and_then(lookup::parse_go_duration)
+}
+
+/// Reads the review and answers it; the second value is the `result` metric label.
+async fn review(st: &AppState, timeout: Option<Duration>, body: &[u8]) -> (ResponseOut, &'static str) {
+    let review: AdmissionReview<DynamicObject> = match serde_json::from_slice(body) {
+        Ok(r) => r,
+        Err(e) => {
+            debug!(error = %e, "unreadable AdmissionReview");
+            return (ResponseOut::invalid("", format!("respawn: cannot read AdmissionReview: {e}")), "invalid");
+        }
+    };
+    let req: AdmissionRequest<DynamicObject> = match review.try_into() {
+        Ok(r) => r,
+        Err(_) => return (ResponseOut::invalid("", "respawn: AdmissionReview has no request".into()), "invalid"),
+    };
+    let uid = req.uid.as_str();
+    let is_pod = req.kind.group.is_empty() && req.kind.kind == "Pod" && req.sub_resource.is_none();
+    if !is_pod {
+        let why = format!("respawn: only pods are handled, ignoring {}/{}", req.kind.group, req.kind.kind);
+        return (ResponseOut::allow(uid).with_warnings(vec![why]), "ignored");
+    }
+    if !matches!(req.operation, Operation::Create) {
+        return (ResponseOut::allow(uid), "ignored");
+    }
+    let pod: Pod = match req.object.as_ref().map(|o| serde_json::to_value(o).and_then(serde_json::from_value)) {
+        Some(Ok(p)) => p,
+        Some(Err(e)) => return (ResponseOut::invalid(uid, format!("respawn: object is not a valid Pod: {e}")), "invalid"),
+        None => return (ResponseOut::invalid(uid, "respawn: request has no object".into()), "invalid"),
+    };
+    let namespace = req.namespace.clone().or_else(|| pod.metadata.namespace.clone()).unwrap_or_else(|| "default".into());
+    let budget = lookup::budget(st.lookup_budget, timeout);
+    decide(st, uid, &pod, &namespace, budget).await
+}
+
+async fn decide(st: &AppState, uid: &str, pod: &Pod, namespace: &str, budget: Duration) -> (ResponseOut, &'static str) {
+    let name = pod_name(pod);
+    let plan = match mutate::plan(pod, namespace, &st.injection) {
+        Plan::Skip { reason, warnings } => {
+            debug!(namespace, pod = %name, reason = reason.as_str(), "skipped");
+            st.metrics.skipped(reason.as_str());
+            return (ResponseOut::allow(uid).with_warnings(warnings), "allowed");
+        }
+        Plan::Wrap(p) => p,
+    };
+    let resolved = if plan.lookups.is_empty() {
+        Default::default()
+    } else {
+        lookup::resolve_all(st.provider.as_ref(), pod, namespace, &plan.lookups, &plan.platform, budget).await
+    };
+    for r in resolved.values() {
+        st.metrics.lookup(r);
+    }
+    match mutate::apply(pod, &plan, &resolved, &st.injection) {
+        Outcome::Patch { patch, wrapped, warnings } => {
+            info!(namespace, pod = %name, containers = ?wrapped, "injected");
+            st.metrics.injected();
+            (ResponseOut::patched(uid, &patch).with_warnings(warnings), "patched")
+        }
+        Outcome::Unchanged { reason, warnings } => {
+            warn!(namespace, pod = %name, reason = reason.as_str(), warnings = ?warnings, "not injected");
+            st.metrics.skipped(reason.as_str());
+            (ResponseOut::allow(uid).with_warnings(warnings), "allowed")
+        }
+        Outcome::Deny { message, warnings } => {
+            warn!(namespace, pod = %name, %message, "denied");
+            st.metrics.denied();
+            (ResponseOut::deny(uid, message).with_warnings(warnings), "denied")
+        }
+    }
+}
+
+/// `name`, or `generateName*` for pods a controller creates.
+fn pod_name(pod: &Pod) -> String {
+    match (&pod.metadata.name, &pod.metadata.generate_name) {
+        (Some(n), _) => n.clone(),
+        (None, Some(g)) => format!("{g}*"),
+        (None, None) => "<unnamed>".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timeout_query() {
+        assert_eq!(timeout_param("timeout=10s"), Some(Duration::from_secs(10)));
+        assert_eq!(timeout_param("a=b&timeout=1500ms"), Some(Duration::from_millis(1500)));
+        assert_eq!(timeout_param("a=b"), None);
+    }
+}

@@ -1,0 +1,109 @@
+//! Runs a pod's image lookups in parallel under one deadline, whatever the provider does.
+
+use std::time::{Duration, Instant};
+
+use futures::future::join_all;
+use k8s_openapi::api::core::v1::Pod;
+
+use crate::image::{ImageConfigProvider, LookupError, LookupRequest, Platform};
+use crate::mutate::Resolved;
+
+/// The deadline for a request: the budget, capped at three quarters of the apiserver's
+/// `?timeout=` so the answer still arrives in time.
+pub fn budget(configured: Duration, request_timeout: Option<Duration>) -> Duration {
+    match request_timeout {
+        Some(t) => configured.min(t * 3 / 4),
+        None => configured,
+    }
+}
+
+/// Looks up every image in parallel; each answer is cut off at `budget`.
+pub async fn resolve_all(
+    provider: &dyn ImageConfigProvider,
+    pod: &Pod,
+    namespace: &str,
+    images: &[String],
+    platform: &Platform,
+    budget: Duration,
+) -> Resolved {
+    let spec = pod.spec.as_ref();
+    let pull_secrets: Vec<String> = spec
+        .and_then(|s| s.image_pull_secrets.as_ref())
+        .map(|v| v.iter().map(|r| r.name.clone()).filter(|n| !n.is_empty()).collect())
+        .unwrap_or_default();
+    let service_account = spec
+        .and_then(|s| s.service_account_name.clone())
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| "default".to_string());
+    let deadline = Instant::now() + budget;
+    let lookups = images.iter().map(|image| {
+        let req = LookupRequest {
+            image: image.clone(),
+            namespace: namespace.to_string(),
+            pull_secrets: pull_secrets.clone(),
+            service_account: service_account.clone(),
+            platform: platform.clone(),
+            deadline,
+        };
+        async move {
+            let tokio_deadline = tokio::time::Instant::from_std(req.deadline);
+            let res = match tokio::time::timeout_at(tokio_deadline, provider.image_config(&req)).await {
+                Ok(r) => r,
+                Err(_) => Err(LookupError::Timeout { image: req.image.clone(), budget_ms: budget.as_millis() as u64 }),
+            };
+            (req.image, res)
+        }
+    });
+    join_all(lookups).await.into_iter().collect()
+}
+
+/// Parses the apiserver's `timeout` query value: Go duration syntax (`10s`, `1m30s`, `1.5s`).
+pub fn parse_go_duration(s: &str) -> Option<Duration> {
+    let mut rest = s.trim();
+    let mut secs = 0.0_f64;
+    if rest.is_empty() {
+        return None;
+    }
+    while !rest.is_empty() {
+        let unit_at = rest.find(|c: char| !(c.is_ascii_digit() || c == '.'))?;
+        let (num, tail) = rest.split_at(unit_at);
+        let unit_len = tail.find(|c: char| c.is_ascii_digit() || c == '.').unwrap_or(tail.len());
+        let (unit, next) = tail.split_at(unit_len);
+        let n: f64 = num.parse().ok()?;
+        secs += match unit {
+            "ns" => n / 1e9,
+            "us" | "\u{b5}s" => n / 1e6,
+            "ms" => n / 1e3,
+            "s" => n,
+            "m" => n * 60.0,
+            "h" => n * 3600.0,
+            _ => return None,
+        };
+        rest = next;
+    }
+    (secs.is_finite() && secs >= 0.0).then(|| Duration::from_secs_f64(secs))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn budget_never_exceeds_the_request_timeout() {
+        let two = Duration::from_secs(2);
+        assert_eq!(budget(two, None), two);
+        assert_eq!(budget(two, Some(Duration::from_secs(10))), two);
+        assert_eq!(budget(two, Some(Duration::from_secs(1))), Duration::from_millis(750));
+    }
+
+    #[test]
+    fn go_durations() {
+        assert_eq!(parse_go_duration("10s"), Some(Duration::from_secs(10)));
+        assert_eq!(parse_go_duration("1.5s"), Some(Duration::from_millis(1500)));
+        assert_eq!(parse_go_duration("500ms"), Some(Duration::from_millis(500)));
+        assert_eq!(parse_go_duration("1m"), Some(Duration::from_secs(60)));
+        assert_eq!(parse_go_duration("1m30s"), Some(Duration::from_secs(90)));
+        assert_eq!(parse_go_duration("10"), None);
+        assert_eq!(parse_go_duration("x"), None);
+    }
+}

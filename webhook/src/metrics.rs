@@ -1,0 +1,137 @@
+//! Prometheus metrics (prometheus-client), served as text on the plain-HTTP port's `/metrics`.
+
+use std::time::Duration;
+
+use prometheus_client::{
+    encoding::text::encode,
+    metrics::{
+        counter::Counter,
+        family::Family,
+        histogram::{Histogram, exponential_buckets},
+    },
+    registry::Registry,
+};
+
+use crate::image::LookupError;
+use crate::registry::RegistryMetrics;
+
+type Labels = [(&'static str, &'static str); 1];
+
+/// Every metric the webhook exports.
+pub struct Metrics {
+    registry: Registry,
+    requests: Family<Labels, Counter>,
+    injected: Counter,
+    skipped: Family<Labels, Counter>,
+    denied: Counter,
+    lookups: Family<Labels, Counter>,
+    latency: Histogram,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Metrics {
+    /// Creates and registers every metric under the `respawn_webhook_` prefix.
+    pub fn new() -> Self {
+        Self::build(None)
+    }
+
+    /// Like [`Metrics::new`], also exporting the registry provider's `respawn_*` metrics.
+    pub fn with_registry_metrics(rm: &RegistryMetrics) -> Self {
+        Self::build(Some(rm))
+    }
+
+    fn build(rm: Option<&RegistryMetrics>) -> Self {
+        let mut root = Registry::default();
+        if let Some(rm) = rm {
+            rm.register(&mut root);
+        }
+        let registry = root.sub_registry_with_prefix("respawn_webhook");
+        let requests = Family::<Labels, Counter>::default();
+        let injected = Counter::default();
+        let skipped = Family::<Labels, Counter>::default();
+        let denied = Counter::default();
+        let lookups = Family::<Labels, Counter>::default();
+        // 100 µs … ~3.3 s
+        let latency = Histogram::new(exponential_buckets(0.0001, 2.0, 16));
+        registry.register("admission_requests", "AdmissionReview requests by result (patched, allowed, denied, invalid)", requests.clone());
+        registry.register("pods_injected", "Pods the supervisor was injected into", injected.clone());
+        registry.register("pods_skipped", "Pods admitted unchanged, by reason", skipped.clone());
+        registry.register("pods_denied", "Pods denied because a lookup failed under the deny policy", denied.clone());
+        registry.register("image_lookups", "Image config lookups by outcome", lookups.clone());
+        registry.register("admission_duration_seconds", "Time to answer an AdmissionReview", latency.clone());
+        Metrics { registry: root, requests, injected, skipped, denied, lookups, latency }
+    }
+
+    /// Counts one answered request.
+    pub fn request(&self, result: &'static str, took: Duration) {
+        self.requests.get_or_create(&[("result", result)]).inc();
+        self.latency.observe(took.as_secs_f64());
+    }
+
+    /// Counts an injected pod.
+    pub fn injected(&self) {
+        self.injected.inc();
+    }
+
+    /// Counts a pod admitted unchanged.
+    pub fn skipped(&self, reason: &'static str) {
+        self.skipped.get_or_create(&[("reason", reason)]).inc();
+    }
+
+    /// Counts a denied pod.
+    pub fn denied(&self) {
+        self.denied.inc();
+    }
+
+    /// Counts one lookup result.
+    pub fn lookup(&self, result: &Result<crate::image::ImageConfig, LookupError>) {
+        let outcome = match result {
+            Ok(_) => "ok",
+            Err(LookupError::InvalidReference { .. }) => "invalid_reference",
+            Err(LookupError::NotFound { .. }) => "not_found",
+            Err(LookupError::Unauthorized { .. }) => "unauthorized",
+            Err(LookupError::PlatformMissing { .. }) => "platform_missing",
+            Err(LookupError::Timeout { .. }) => "timeout",
+            Err(LookupError::Registry { .. }) => "error",
+        };
+        self.lookups.get_or_create(&[("outcome", outcome)]).inc();
+    }
+
+    /// The Prometheus text exposition.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        encode(&mut out, &self.registry).expect("writing to a String cannot fail");
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_every_family() {
+        let m = Metrics::new();
+        m.request("patched", Duration::from_millis(1));
+        m.injected();
+        m.skipped("disabled");
+        m.denied();
+        m.lookup(&Err(LookupError::Timeout { image: "x".into(), budget_ms: 1 }));
+        let text = m.render();
+        for needle in [
+            "respawn_webhook_admission_requests_total{result=\"patched\"} 1",
+            "respawn_webhook_pods_injected_total 1",
+            "respawn_webhook_pods_skipped_total{reason=\"disabled\"} 1",
+            "respawn_webhook_pods_denied_total 1",
+            "respawn_webhook_image_lookups_total{outcome=\"timeout\"} 1",
+            "respawn_webhook_admission_duration_seconds_count 1",
+        ] {
+            assert!(text.contains(needle), "missing {needle} in\n{text}");
+        }
+    }
+}

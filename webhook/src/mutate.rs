@@ -1,0 +1,338 @@
+//! The admission decision, a pure function of (pod, resolved image configs, configuration):
+//! [`plan`] decides whether and what to wrap and which images must be looked up; [`apply`]
+//! turns the plan plus the lookup results into a JSON patch, warnings, or a denial.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use k8s_openapi::api::core::v1::{Container, Pod};
+use serde_json::{Map, Value, json};
+
+use crate::argv::{self, Source};
+use crate::config::{FailurePolicy, Injection};
+use crate::image::{ImageConfig, LookupError, Platform};
+use crate::inject;
+use crate::patch::PatchBuilder;
+use crate::settings::{self, PodSettings};
+
+/// Why a pod is admitted unchanged (also the `reason` label of the skipped metric).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SkipReason {
+    /// kube-system, kube-public, kube-node-lease, the webhook's own or an excluded namespace.
+    ExcludedNamespace,
+    /// Pod label `respawn.dev/inject=disabled`.
+    Disabled,
+    /// Status annotation or init container already present.
+    AlreadyInjected,
+    /// The pod targets Windows nodes.
+    Windows,
+    /// No container is left to wrap.
+    NoContainers,
+    /// A lookup failed and the policy is `allow`.
+    LookupFailed,
+}
+
+impl SkipReason {
+    /// Stable snake_case name for metrics and logs.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SkipReason::ExcludedNamespace => "excluded_namespace",
+            SkipReason::Disabled => "disabled",
+            SkipReason::AlreadyInjected => "already_injected",
+            SkipReason::Windows => "windows",
+            SkipReason::NoContainers => "no_containers",
+            SkipReason::LookupFailed => "lookup_failed",
+        }
+    }
+}
+
+/// What to do with a pod before any lookup.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Plan {
+    /// Admit unchanged.
+    Skip {
+        /// Why.
+        reason: SkipReason,
+        /// Warnings for the user.
+        warnings: Vec<String>,
+    },
+    /// Wrap some containers.
+    Wrap(Box<WrapPlan>),
+}
+
+/// The containers to wrap and the images whose config is needed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WrapPlan {
+    /// Indices into `spec.containers`.
+    pub containers: Vec<usize>,
+    /// Unique images (as written) of wrapped containers without `command`.
+    pub lookups: Vec<String>,
+    /// Platform to resolve image indexes to.
+    pub platform: Platform,
+    /// The pod's annotations, parsed.
+    pub settings: PodSettings,
+    /// Effective lookup-failure policy.
+    pub policy: FailurePolicy,
+    /// Warnings so far.
+    pub warnings: Vec<String>,
+}
+
+/// The final decision.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    /// Admit with this patch.
+    Patch {
+        /// The JSON patch.
+        patch: json_patch::Patch,
+        /// Names of the wrapped containers.
+        wrapped: Vec<String>,
+        /// Warnings for the user.
+        warnings: Vec<String>,
+    },
+    /// Admit unchanged.
+    Unchanged {
+        /// Why.
+        reason: SkipReason,
+        /// Warnings for the user.
+        warnings: Vec<String>,
+    },
+    /// Reject with a message.
+    Deny {
+        /// Names container, image and cause.
+        message: String,
+        /// Warnings for the user.
+        warnings: Vec<String>,
+    },
+}
+
+/// Lookup results by image reference.
+pub type Resolved = HashMap<String, Result<ImageConfig, LookupError>>;
+
+/// Decides whether the pod is wrapped, which containers, and what must be looked up.
+pub fn plan(pod: &Pod, namespace: &str, cfg: &Injection) -> Plan {
+    let skip = |reason, warnings| Plan::Skip { reason, warnings };
+    if cfg.is_excluded(namespace) {
+        return skip(SkipReason::ExcludedNamespace, vec![]);
+    }
+    let meta = &pod.metadata;
+    match meta.labels.as_ref().and_then(|l| l.get(settings::INJECT_LABEL)).map(String::as_str) {
+        Some("disabled") => return skip(SkipReason::Disabled, vec![]),
+        None | Some("enabled") => {}
+        Some(other) => {
+            let w = format!("respawn: label {}={other:?} is neither enabled nor disabled; not injected", settings::INJECT_LABEL);
+            return skip(SkipReason::Disabled, vec![w]);
+        }
+    }
+    if is_injected(pod) {
+        return skip(SkipReason::AlreadyInjected, vec![]);
+    }
+    let Some(spec) = pod.spec.as_ref() else {
+        return skip(SkipReason::NoContainers, vec!["respawn: pod has no spec; not injected".into()]);
+    };
+    let node_os = spec.node_selector.as_ref().and_then(|s| s.get("kubernetes.io/os")).map(String::as_str);
+    let spec_os = spec.os.as_ref().map(|o| o.name.as_str());
+    if node_os == Some("windows") || spec_os == Some("windows") {
+        return skip(SkipReason::Windows, vec!["respawn: Windows pods are not supported; not injected".into()]);
+    }
+    let pod_settings = settings::parse(meta.annotations.as_ref());
+    let mut warnings = pod_settings.warnings.clone();
+    let containers = choose_containers(pod, &pod_settings, &mut warnings);
+    if containers.is_empty() {
+        warnings.push("respawn: no container to wrap; not injected".into());
+        return skip(SkipReason::NoContainers, warnings);
+    }
+    let mut lookups: Vec<String> = Vec::new();
+    for &i in &containers {
+        let c = &spec.containers[i];
+        let image = c.image.clone().unwrap_or_default();
+        if argv::needs_image(c.command.as_ref()) && !lookups.contains(&image) {
+            lookups.push(image);
+        }
+    }
+    Plan::Wrap(Box::new(WrapPlan {
+        containers,
+        lookups,
+        platform: platform(spec.node_selector.as_ref(), &cfg.default_platform),
+        policy: pod_settings.on_lookup_failure.unwrap_or(cfg.on_lookup_failure),
+        settings: pod_settings,
+        warnings,
+    }))
+}
+
+/// True when the pod carries the status annotation or the init container.
+pub fn is_injected(pod: &Pod) -> bool {
+    let annotated = pod.metadata.annotations.as_ref().and_then(|a| a.get(settings::STATUS))
+        .is_some_and(|s| s == "injected");
+    let init = pod.spec.as_ref().and_then(|s| s.init_containers.as_ref())
+        .is_some_and(|ics| ics.iter().any(|c| c.name == inject::INIT_NAME));
+    annotated || init
+}
+
+/// Regular containers chosen by the annotation (default all), minus those that cannot be wrapped.
+fn choose_containers(pod: &Pod, s: &PodSettings, warnings: &mut Vec<String>) -> Vec<usize> {
+    let spec = pod.spec.as_ref().expect("checked by caller");
+    if let Some(names) = &s.containers {
+        for n in names.iter().filter(|n| !spec.containers.iter().any(|c| &c.name == *n)) {
+            let kind = if spec.init_containers.iter().flatten().any(|c| &c.name == n) {
+                "is an init container (never wrapped)"
+            } else {
+                "does not exist"
+            };
+            warnings.push(format!("respawn: container {n:?} named in {} {kind}", settings::CONTAINERS));
+        }
+    }
+    let wanted = |c: &Container| s.containers.as_ref().is_none_or(|n| n.contains(&c.name));
+    let mut out = Vec::new();
+    for (i, c) in spec.containers.iter().enumerate().filter(|(_, c)| wanted(c)) {
+        if let Some(why) = unwrappable(c) {
+            warnings.push(format!("respawn: container {:?} not wrapped: {why}", c.name));
+        } else {
+            out.push(i);
+        }
+    }
+    out
+}
+
+fn unwrappable(c: &Container) -> Option<&'static str> {
+    if c.command.as_ref().and_then(|cmd| cmd.first()).is_some_and(|p| p == inject::SUPERVISOR_PATH) {
+        return Some("it already runs the supervisor");
+    }
+    if c.volume_mounts.iter().flatten().any(|m| m.mount_path.trim_end_matches('/') == inject::MOUNT_PATH) {
+        return Some("it already mounts something at /respawn");
+    }
+    if c.image.as_deref().is_none_or(str::is_empty) {
+        return Some("it has no image");
+    }
+    None
+}
+
+/// Platform from the nodeSelector, filled in from the default.
+pub fn platform(node_selector: Option<&BTreeMap<String, String>>, default: &Platform) -> Platform {
+    let get = |k: &str| node_selector.and_then(|s| s.get(k)).filter(|v| !v.is_empty());
+    match (get("kubernetes.io/os"), get("kubernetes.io/arch")) {
+        (None, None) => default.clone(),
+        (os, arch) => Platform {
+            os: os.cloned().unwrap_or_else(|| default.os.clone()),
+            architecture: arch.cloned().unwrap_or_else(|| default.architecture.clone()),
+            variant: if arch.is_none() { default.variant.clone() } else { None },
+        },
+    }
+}
+
+/// Turns a plan and the lookup results into the final decision.
+pub fn apply(pod: &Pod, plan: &WrapPlan, resolved: &Resolved, cfg: &Injection) -> Outcome {
+    let spec = pod.spec.as_ref().expect("planned pods have a spec");
+    let mut warnings = plan.warnings.clone();
+    let mut argvs = Vec::with_capacity(plan.containers.len());
+    for &i in &plan.containers {
+        let c = &spec.containers[i];
+        let image_ref = c.image.clone().unwrap_or_default();
+        let image = if argv::needs_image(c.command.as_ref()) {
+            match resolved.get(&image_ref) {
+                Some(Ok(cfg)) => Some(cfg),
+                Some(Err(e)) => return lookup_failed(plan.policy, &c.name, &image_ref, &e.to_string(), warnings),
+                None => return lookup_failed(plan.policy, &c.name, &image_ref, "image config was not looked up", warnings),
+            }
+        } else {
+            None
+        };
+        match argv::resolve(c.command.as_ref(), c.args.as_ref(), image) {
+            Ok((argv, source)) => argvs.push((i, argv, source, image)),
+            Err(e) => return lookup_failed(plan.policy, &c.name, &image_ref, &e.to_string(), warnings),
+        }
+    }
+    let mut b = PatchBuilder::default();
+    let names = Names::pick(pod);
+    let volumes_present = spec.volumes.is_some();
+    b.append(&["spec", "volumes"], volumes_present, inject::volume(&names.volume));
+    let init = inject::init_container(&names.init, &names.volume, &cfg.supervisor_image, &cfg.supervisor_pull_policy);
+    b.ensure(&["spec", "initContainers"], spec.init_containers.is_some(), json!([]));
+    b.add(&["spec", "initContainers", "0"], init);
+    let mut original = Map::new();
+    let mut wrapped = Vec::new();
+    for (i, argv, source, image) in argvs {
+        let c = &spec.containers[i];
+        wrap_container(&mut b, i, c, argv, &names.volume, &plan.settings.env, &mut warnings);
+        original.insert(c.name.clone(), original_entry(c, source, image));
+        wrapped.push(c.name.clone());
+    }
+    let annotations_present = pod.metadata.annotations.is_some();
+    b.ensure(&["metadata", "annotations"], annotations_present, json!({}));
+    b.add(&["metadata", "annotations", settings::STATUS], json!("injected"));
+    b.add(&["metadata", "annotations", settings::ORIGINAL_ARGV], json!(Value::Object(original).to_string()));
+    Outcome::Patch { patch: b.build(), wrapped, warnings }
+}
+
+fn lookup_failed(policy: FailurePolicy, container: &str, image: &str, cause: &str, mut warnings: Vec<String>) -> Outcome {
+    let message = format!("respawn: cannot wrap container {container:?} (image {image:?}): {cause}");
+    match policy {
+        FailurePolicy::Deny => Outcome::Deny { message, warnings },
+        FailurePolicy::Allow => {
+            warnings.push(format!("{message}; pod admitted without the supervisor"));
+            Outcome::Unchanged { reason: SkipReason::LookupFailed, warnings }
+        }
+    }
+}
+
+/// Free names for the volume and the init container.
+struct Names {
+    volume: String,
+    init: String,
+}
+
+impl Names {
+    fn pick(pod: &Pod) -> Names {
+        let spec = pod.spec.as_ref().expect("planned pods have a spec");
+        let volumes: HashSet<&str> = spec.volumes.iter().flatten().map(|v| v.name.as_str()).collect();
+        let containers: HashSet<&str> = spec.containers.iter().chain(spec.init_containers.iter().flatten())
+            .map(|c| c.name.as_str())
+            .chain(spec.ephemeral_containers.iter().flatten().map(|c| c.name.as_str()))
+            .collect();
+        Names { volume: inject::free_name(inject::VOLUME_NAME, &volumes), init: inject::free_name(inject::INIT_NAME, &containers) }
+    }
+}
+
+/// command, args, mount and `RESPAWN_*` env of one wrapped container.
+fn wrap_container(
+    b: &mut PatchBuilder,
+    i: usize,
+    c: &Container,
+    argv: Vec<String>,
+    volume: &str,
+    env: &[(String, String)],
+    warnings: &mut Vec<String>,
+) {
+    let idx = i.to_string();
+    let base = ["spec", "containers", idx.as_str()];
+    let at = |field: &'static str| [base[0], base[1], base[2], field];
+    b.add(&at("command"), json!([inject::SUPERVISOR_PATH]));
+    let mut args = Vec::with_capacity(argv.len() + 1);
+    args.push("--".to_string());
+    args.extend(argv);
+    b.add(&at("args"), json!(args));
+    b.append(&at("volumeMounts"), c.volume_mounts.is_some(), inject::mount(volume));
+    let mut env_present = c.env.is_some();
+    for (name, value) in env {
+        if c.env.iter().flatten().any(|e| &e.name == name) {
+            warnings.push(format!("respawn: container {:?} already sets {name}; annotation value not applied", c.name));
+            continue;
+        }
+        b.append(&at("env"), env_present, json!({"name": name, "value": value}));
+        env_present = true;
+    }
+}
+
+/// The original-argv annotation entry of one container.
+fn original_entry(c: &Container, source: Source, image: Option<&ImageConfig>) -> Value {
+    let mut m = Map::new();
+    m.insert("command".into(), json!(c.command));
+    m.insert("args".into(), json!(c.args));
+    m.insert("source".into(), json!(source));
+    if let Some(img) = image {
+        m.insert("entrypoint".into(), json!(img.entrypoint));
+        m.insert("cmd".into(), json!(img.cmd));
+        if let Some(d) = &img.digest {
+            m.insert("digest".into(), json!(d));
+        }
+    }
+    Value::Object(m)
+}

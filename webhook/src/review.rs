@@ -1,0 +1,132 @@
+//! The AdmissionReview response on the wire.
+//!
+//! Requests are read with `kube::core::admission` types. Responses are written with our own
+//! struct because kube-core 5's `AdmissionResponse` serializes `patch` as a JSON array of numbers
+//! (kube-rs#1781), while the apiserver's `[]byte` field expects a base64 string.
+
+use base64::Engine;
+use serde::Serialize;
+
+/// `admission.k8s.io/v1` AdmissionReview carrying only a response.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReviewOut {
+    /// Always `admission.k8s.io/v1`.
+    pub api_version: &'static str,
+    /// Always `AdmissionReview`.
+    pub kind: &'static str,
+    /// The answer.
+    pub response: ResponseOut,
+}
+
+/// `AdmissionResponse` with a base64 `patch`.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ResponseOut {
+    /// Copied from the request (empty when the request could not be read).
+    pub uid: String,
+    /// Whether the object is admitted.
+    pub allowed: bool,
+    /// Reason shown to the user when denied.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<StatusOut>,
+    /// Base64 of the JSON patch.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub patch: Option<String>,
+    /// `JSONPatch` when `patch` is set.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub patch_type: Option<&'static str>,
+    /// Warnings for the requesting client.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
+}
+
+/// The subset of `metav1.Status` the apiserver shows.
+#[derive(Debug, Serialize)]
+pub struct StatusOut {
+    /// HTTP-like code (400 invalid, 403 denied).
+    pub code: u16,
+    /// Human-readable reason.
+    pub message: String,
+    /// `Failure`.
+    pub status: &'static str,
+    /// Machine-readable reason (`BadRequest`, `Forbidden`).
+    pub reason: &'static str,
+}
+
+impl ResponseOut {
+    /// Allowed, no patch.
+    pub fn allow(uid: &str) -> Self {
+        ResponseOut { uid: uid.into(), allowed: true, status: None, patch: None, patch_type: None, warnings: vec![] }
+    }
+
+    /// Allowed with a JSON patch (base64-encoded here).
+    pub fn patched(uid: &str, patch: &json_patch::Patch) -> Self {
+        let bytes = serde_json::to_vec(patch).expect("a JSON patch always serializes");
+        ResponseOut {
+            patch: Some(base64::engine::general_purpose::STANDARD.encode(bytes)),
+            patch_type: Some("JSONPatch"),
+            ..Self::allow(uid)
+        }
+    }
+
+    /// Denied by policy (403).
+    pub fn deny(uid: &str, message: String) -> Self {
+        let status = StatusOut { code: 403, message, status: "Failure", reason: "Forbidden" };
+        ResponseOut { allowed: false, status: Some(status), ..Self::allow(uid) }
+    }
+
+    /// The request could not be understood (400).
+    pub fn invalid(uid: &str, message: String) -> Self {
+        let status = StatusOut { code: 400, message, status: "Failure", reason: "BadRequest" };
+        ResponseOut { allowed: false, status: Some(status), ..Self::allow(uid) }
+    }
+
+    /// Adds warnings.
+    pub fn with_warnings(mut self, warnings: Vec<String>) -> Self {
+        self.warnings = warnings;
+        self
+    }
+
+    /// Wraps the response in an AdmissionReview.
+    pub fn into_review(self) -> ReviewOut {
+        ReviewOut { api_version: "admission.k8s.io/v1", kind: "AdmissionReview", response: self }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use json_patch::{AddOperation, Patch, PatchOperation};
+    use serde_json::json;
+
+    #[test]
+    fn patch_is_a_base64_string_on_the_wire() {
+        let patch = Patch(vec![PatchOperation::Add(AddOperation {
+            path: crate::patch::pointer(&["metadata", "labels"]),
+            value: json!({}),
+        })]);
+        let wire = serde_json::to_value(ResponseOut::patched("u1", &patch).into_review()).unwrap();
+        let b64 = wire["response"]["patch"].as_str().expect("patch must be a string");
+        let decoded = base64::engine::general_purpose::STANDARD.decode(b64).unwrap();
+        let back: Value = serde_json::from_slice(&decoded).unwrap();
+        assert_eq!(back, json!([{"op": "add", "path": "/metadata/labels", "value": {}}]));
+        assert_eq!(wire["response"]["patchType"], "JSONPatch");
+        assert_eq!(wire["apiVersion"], "admission.k8s.io/v1");
+        assert_eq!(wire["kind"], "AdmissionReview");
+        assert_eq!(wire["response"]["uid"], "u1");
+        assert!(wire["response"].get("warnings").is_none());
+    }
+
+    #[test]
+    fn kube_core_still_emits_a_number_array() {
+        // Documents why this module exists; if kube-core fixes #1781 this test tells us.
+        let resp = kube::core::admission::AdmissionResponse::invalid("x")
+            .with_patch(Patch(vec![]))
+            .unwrap();
+        let wire = serde_json::to_value(&resp).unwrap();
+        assert!(wire["patch"].is_array(), "kube-core now emits {:?}", wire["patch"]);
+    }
+
+    use serde_json::Value;
+}

@@ -1,0 +1,219 @@
+//! Per-pod `respawn.dev/*` annotations: which containers to wrap, the lookup-failure override,
+//! and the supervisor settings passed as `RESPAWN_*` environment variables. Bad values are
+//! dropped with a warning, never fatal.
+
+use std::collections::BTreeMap;
+
+use crate::config::FailurePolicy;
+
+/// Annotation/label prefix.
+pub const PREFIX: &str = "respawn.dev/";
+/// Label that opts pods in or out (`enabled`/`disabled`).
+pub const INJECT_LABEL: &str = "respawn.dev/inject";
+/// Annotation set on injected pods.
+pub const STATUS: &str = "respawn.dev/status";
+/// Annotation with the original argv of every wrapped container (JSON).
+pub const ORIGINAL_ARGV: &str = "respawn.dev/original-argv";
+/// Annotation choosing the containers to wrap (`app,worker`).
+pub const CONTAINERS: &str = "respawn.dev/containers";
+/// Annotation overriding `--on-lookup-failure` for one pod.
+pub const ON_LOOKUP_FAILURE: &str = "respawn.dev/on-lookup-failure";
+
+/// How a setting's value is checked.
+#[derive(Debug, Clone, Copy)]
+enum Check {
+    /// Comma-separated list of non-empty paths.
+    PathList,
+    /// One absolute path, or `none` where the supervisor allows disabling.
+    AbsPathOrNone,
+    /// One absolute path.
+    AbsPath,
+    /// Signal name (`TERM`, `SIGTERM`) or number 1–64.
+    Signal,
+    /// Integer with optional unit `ms`, `s`, `m`.
+    Duration,
+    /// One of the listed words.
+    OneOf(&'static [&'static str]),
+    /// A command line split on whitespace by the supervisor (exec form, no shell).
+    Command,
+}
+
+/// (annotation, env var, check) for every supervisor setting.
+const SETTINGS: &[(&str, &str, Check)] = &[
+    ("respawn.dev/watch", "RESPAWN_WATCH", Check::PathList),
+    ("respawn.dev/trigger-file", "RESPAWN_TRIGGER_FILE", Check::AbsPathOrNone),
+    ("respawn.dev/stop-signal", "RESPAWN_STOP_SIGNAL", Check::Signal),
+    ("respawn.dev/stop-timeout", "RESPAWN_STOP_TIMEOUT", Check::Duration),
+    ("respawn.dev/on-exit", "RESPAWN_ON_EXIT", Check::OneOf(&["exit", "restart", "wait"])),
+    ("respawn.dev/env-file", "RESPAWN_ENV_FILE", Check::AbsPath),
+    ("respawn.dev/pre-start", "RESPAWN_PRE_START", Check::Command),
+    ("respawn.dev/log-format", "RESPAWN_LOG_FORMAT", Check::OneOf(&["inherit", "prefix", "json"])),
+];
+
+/// Annotations the webhook reads or writes that are not supervisor settings.
+const OTHER_KNOWN: &[&str] = &[STATUS, ORIGINAL_ARGV, CONTAINERS, ON_LOOKUP_FAILURE];
+
+/// What the pod's annotations ask for.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PodSettings {
+    /// Containers named by `respawn.dev/containers`; `None` means all regular containers.
+    pub containers: Option<Vec<String>>,
+    /// Per-pod lookup-failure policy.
+    pub on_lookup_failure: Option<FailurePolicy>,
+    /// `RESPAWN_*` variables to add to every wrapped container, in a stable order.
+    pub env: Vec<(String, String)>,
+    /// Problems found, for AdmissionResponse warnings.
+    pub warnings: Vec<String>,
+}
+
+/// Reads the `respawn.dev/*` annotations of a pod.
+pub fn parse(annotations: Option<&BTreeMap<String, String>>) -> PodSettings {
+    let mut out = PodSettings::default();
+    let Some(annotations) = annotations else { return out };
+    for (key, env, check) in SETTINGS {
+        if let Some(value) = annotations.get(*key) {
+            match validate(value.trim(), *check) {
+                Ok(v) => out.env.push((env.to_string(), v)),
+                Err(why) => out.warnings.push(format!("respawn: ignoring annotation {key}={value:?}: {why}")),
+            }
+        }
+    }
+    if let Some(list) = annotations.get(CONTAINERS) {
+        let names: Vec<String> =
+            list.split(',').map(str::trim).filter(|s| !s.is_empty()).map(String::from).collect();
+        if names.is_empty() {
+            out.warnings.push(format!("respawn: annotation {CONTAINERS} is empty; no container wrapped"));
+        }
+        out.containers = Some(names);
+    }
+    if let Some(p) = annotations.get(ON_LOOKUP_FAILURE) {
+        match p.trim().parse::<FailurePolicy>() {
+            Ok(p) => out.on_lookup_failure = Some(p),
+            Err(why) => out.warnings.push(format!("respawn: ignoring annotation {ON_LOOKUP_FAILURE}: {why}")),
+        }
+    }
+    for key in annotations.keys().filter(|k| k.starts_with(PREFIX)) {
+        let known = SETTINGS.iter().any(|(k, _, _)| k == key) || OTHER_KNOWN.contains(&key.as_str());
+        if !known {
+            out.warnings.push(format!("respawn: unknown annotation {key} ignored"));
+        }
+    }
+    out
+}
+
+fn validate(v: &str, check: Check) -> Result<String, String> {
+    let abs = |p: &str| p.starts_with('/');
+    match check {
+        Check::PathList => {
+            let parts: Vec<&str> = v.split(',').map(str::trim).collect();
+            if parts.iter().any(|p| p.is_empty()) {
+                return Err("expected a comma-separated list of paths without empty entries".into());
+            }
+            Ok(parts.join(","))
+        }
+        Check::AbsPathOrNone if v == "none" => Ok(v.into()),
+        Check::AbsPathOrNone | Check::AbsPath if abs(v) => Ok(v.into()),
+        Check::AbsPathOrNone => Err("expected an absolute path or `none`".into()),
+        Check::AbsPath => Err("expected an absolute path".into()),
+        Check::Signal => signal(v),
+        Check::Duration => match crate::config::parse_duration(v) {
+            Ok(_) if !v.ends_with('h') => Ok(v.into()),
+            _ => Err("expected a duration like 10s, 500ms or 1m".into()),
+        },
+        Check::OneOf(words) if words.contains(&v) => Ok(v.into()),
+        Check::OneOf(words) => Err(format!("expected one of {}", words.join(", "))),
+        Check::Command if !v.is_empty() => Ok(v.into()),
+        Check::Command => Err("expected a command".into()),
+    }
+}
+
+/// Normalises a signal to `SIGNAME` or a number.
+fn signal(v: &str) -> Result<String, String> {
+    const NAMES: &[&str] = &[
+        "HUP", "INT", "QUIT", "ILL", "TRAP", "ABRT", "BUS", "FPE", "KILL", "USR1", "SEGV", "USR2", "PIPE",
+        "ALRM", "TERM", "STKFLT", "CHLD", "CONT", "STOP", "TSTP", "TTIN", "TTOU", "URG", "XCPU", "XFSZ",
+        "VTALRM", "PROF", "WINCH", "IO", "PWR", "SYS",
+    ];
+    if let Ok(n) = v.parse::<u8>() {
+        return if (1..=64).contains(&n) { Ok(n.to_string()) } else { Err("signal number out of range".into()) };
+    }
+    let upper = v.to_ascii_uppercase();
+    let bare = upper.strip_prefix("SIG").unwrap_or(&upper);
+    if NAMES.contains(&bare) {
+        Ok(format!("SIG{bare}"))
+    } else {
+        Err("expected a signal name like SIGTERM or a number".into())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ann(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    #[test]
+    fn every_setting_maps_to_its_env_var() {
+        let a = ann(&[
+            ("respawn.dev/watch", "/app, /etc/app"),
+            ("respawn.dev/trigger-file", "none"),
+            ("respawn.dev/stop-signal", "int"),
+            ("respawn.dev/stop-timeout", "30s"),
+            ("respawn.dev/on-exit", "wait"),
+            ("respawn.dev/env-file", "/config/.env"),
+            ("respawn.dev/pre-start", "/app/migrate --up"),
+            ("respawn.dev/log-format", "json"),
+        ]);
+        let s = parse(Some(&a));
+        assert_eq!(s.warnings, Vec::<String>::new());
+        let env: BTreeMap<_, _> = s.env.into_iter().collect();
+        assert_eq!(env["RESPAWN_WATCH"], "/app,/etc/app");
+        assert_eq!(env["RESPAWN_TRIGGER_FILE"], "none");
+        assert_eq!(env["RESPAWN_STOP_SIGNAL"], "SIGINT");
+        assert_eq!(env["RESPAWN_STOP_TIMEOUT"], "30s");
+        assert_eq!(env["RESPAWN_ON_EXIT"], "wait");
+        assert_eq!(env["RESPAWN_ENV_FILE"], "/config/.env");
+        assert_eq!(env["RESPAWN_PRE_START"], "/app/migrate --up");
+        assert_eq!(env["RESPAWN_LOG_FORMAT"], "json");
+    }
+
+    #[test]
+    fn bad_values_are_dropped_with_a_warning() {
+        let a = ann(&[
+            ("respawn.dev/watch", "/a,,/b"),
+            ("respawn.dev/trigger-file", "relative"),
+            ("respawn.dev/stop-signal", "SIGFOO"),
+            ("respawn.dev/stop-timeout", "soon"),
+            ("respawn.dev/on-exit", "explode"),
+            ("respawn.dev/env-file", "x.env"),
+            ("respawn.dev/pre-start", " "),
+            ("respawn.dev/log-format", "xml"),
+            ("respawn.dev/on-lookup-failure", "maybe"),
+            ("respawn.dev/typo", "1"),
+        ]);
+        let s = parse(Some(&a));
+        assert!(s.env.is_empty(), "{:?}", s.env);
+        assert_eq!(s.warnings.len(), 10, "{:#?}", s.warnings);
+        assert!(s.warnings.iter().any(|w| w.contains("respawn.dev/typo")));
+    }
+
+    #[test]
+    fn containers_and_policy() {
+        let a = ann(&[("respawn.dev/containers", " app, worker ,"), ("respawn.dev/on-lookup-failure", "deny")]);
+        let s = parse(Some(&a));
+        assert_eq!(s.containers, Some(vec!["app".into(), "worker".into()]));
+        assert_eq!(s.on_lookup_failure, Some(FailurePolicy::Deny));
+        assert!(s.warnings.is_empty());
+        assert_eq!(parse(None), PodSettings::default());
+    }
+
+    #[test]
+    fn signals() {
+        assert_eq!(signal("15"), Ok("15".into()));
+        assert_eq!(signal("SIGUSR1"), Ok("SIGUSR1".into()));
+        assert_eq!(signal("term"), Ok("SIGTERM".into()));
+        assert!(signal("0").is_err() && signal("65").is_err());
+    }
+}

@@ -3,12 +3,27 @@
 //! coalesces concurrent lookups and always answers by the request's deadline. See
 //! `docs/registry.md`.
 
+mod cache;
+mod credentials;
+mod fetch;
+mod keyring;
 mod metrics;
+mod platform;
+mod provider;
 
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
+use anyhow::Context as _;
+
+pub use cache::{Cache, CacheKey, Ttls};
+pub use credentials::{CredentialError, CredentialSource, KubeCredentials};
+pub use fetch::{FetchSettings, Fetcher};
+pub use keyring::{Credential, DOCKER_CFG, DOCKER_CONFIG_JSON, Keyring};
 pub use metrics::RegistryMetrics;
+pub use platform::display as platform_string;
+pub use provider::{RegistryProvider, parse_reference};
 
 use crate::image::ImageConfigProvider;
 
@@ -82,6 +97,63 @@ impl Default for RegistryOptions {
     }
 }
 
+impl RegistryOptions {
+    /// The cache lifetimes these options describe.
+    pub fn ttls(&self) -> Ttls {
+        Ttls {
+            tag: Duration::from_secs(self.cache_tag_ttl),
+            digest: Duration::from_secs(self.cache_digest_ttl),
+            failure: Duration::from_secs(self.cache_failure_ttl),
+            stale: Duration::from_secs(self.cache_stale_window),
+            fetch: Duration::from_secs(self.registry_fetch_timeout.max(1)),
+        }
+    }
+
+    /// `--global-pull-secret` split into (namespace, name).
+    pub fn global_secret(&self) -> anyhow::Result<Option<(String, String)>> {
+        let Some(s) = &self.global_pull_secret else { return Ok(None) };
+        match s.split_once('/') {
+            Some((ns, name)) if !ns.is_empty() && !name.is_empty() && !name.contains('/') => {
+                Ok(Some((ns.to_string(), name.to_string())))
+            }
+            _ => anyhow::bail!("--global-pull-secret {s:?}: expected NAMESPACE/NAME"),
+        }
+    }
+
+    /// Connection settings: insecure hosts and the CA bundle split into PEM certificates.
+    pub fn fetch_settings(&self) -> anyhow::Result<FetchSettings> {
+        for host in &self.insecure_registries {
+            anyhow::ensure!(
+                !host.is_empty() && !host.contains('/') && !host.contains("://"),
+                "--insecure-registry {host:?}: expected HOST or HOST:PORT (no scheme, no path)"
+            );
+        }
+        let mut ca_certs = Vec::new();
+        if let Some(path) = &self.registry_ca_bundle {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("reading --registry-ca-bundle {}", path.display()))?;
+            ca_certs = split_pem(&text);
+            anyhow::ensure!(!ca_certs.is_empty(), "--registry-ca-bundle {}: no PEM certificate in it", path.display());
+        }
+        Ok(FetchSettings { insecure: self.insecure_registries.clone(), ca_certs })
+    }
+}
+
+/// Each `-----BEGIN CERTIFICATE-----` block of a bundle on its own (the TLS stack reads one
+/// certificate per PEM input).
+fn split_pem(text: &str) -> Vec<Vec<u8>> {
+    const END: &str = "-----END CERTIFICATE-----";
+    let mut out = Vec::new();
+    let mut rest = text;
+    while let Some(start) = rest.find("-----BEGIN CERTIFICATE-----") {
+        let Some(end) = rest[start..].find(END) else { break };
+        let stop = start + end + END.len();
+        out.push(format!("{}\n", &rest[start..stop]).into_bytes());
+        rest = &rest[stop..];
+    }
+    out
+}
+
 /// Builds the registry-backed provider. `kube` is the client pull secrets and service accounts
 /// are read with (`get` only); `None` means anonymous access only (plus nothing global).
 pub async fn provider(
@@ -89,6 +161,18 @@ pub async fn provider(
     kube: Option<kube::Client>,
     metrics: RegistryMetrics,
 ) -> anyhow::Result<Arc<dyn ImageConfigProvider>> {
-    let _ = (opts, kube, metrics);
-    anyhow::bail!("registry provider: not implemented yet")
+    // oci-client's TLS stack is rustls without a built-in provider: make sure ring is installed.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let credentials = kube.map(|client| {
+        Arc::new(KubeCredentials::new(client, Duration::from_secs(opts.credential_ttl))) as Arc<dyn CredentialSource>
+    });
+    let provider = RegistryProvider::new(
+        Fetcher::new(opts.fetch_settings()?),
+        opts.ttls(),
+        opts.cache_capacity,
+        credentials,
+        opts.global_secret()?,
+        metrics,
+    );
+    Ok(Arc::new(provider))
 }

@@ -1,0 +1,107 @@
+//! [`RegistryProvider`]: parse the reference, gather the pod's credentials, consult the cache,
+//! and answer by the request's deadline no matter what the registry or the API server does.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use oci_client::Reference;
+
+use super::cache::{Cache, CacheKey, Outcome, Ttls, outcome_label};
+use super::credentials::{self, CredentialSource};
+use super::fetch::Fetcher;
+use super::metrics::RegistryMetrics;
+use crate::image::{ImageConfig, ImageConfigProvider, LookupError, LookupRequest};
+
+/// Registry-backed image config provider.
+pub struct RegistryProvider {
+    credentials: Option<Arc<dyn CredentialSource>>,
+    global_secret: Option<(String, String)>,
+    fetcher: Arc<Fetcher>,
+    cache: Arc<Cache>,
+    metrics: RegistryMetrics,
+}
+
+/// Parses `image` as the kubelet does: `busybox` → `docker.io/library/busybox:latest`,
+/// registries with ports, tags, digests.
+pub fn parse_reference(image: &str) -> Result<Reference, LookupError> {
+    let invalid = |reason: String| LookupError::InvalidReference { image: image.into(), reason };
+    if image.trim() != image || image.is_empty() {
+        return Err(invalid("empty or surrounded by whitespace".into()));
+    }
+    Reference::try_from(image).map_err(|e| invalid(e.to_string()))
+}
+
+impl RegistryProvider {
+    /// A provider reading credentials from `credentials` (`None`: anonymous only) and the
+    /// optional global pull secret `(namespace, name)`.
+    pub fn new(
+        fetcher: Fetcher,
+        ttls: Ttls,
+        capacity: usize,
+        credentials: Option<Arc<dyn CredentialSource>>,
+        global_secret: Option<(String, String)>,
+        metrics: RegistryMetrics,
+    ) -> Self {
+        RegistryProvider {
+            credentials,
+            global_secret,
+            fetcher: Arc::new(fetcher),
+            cache: Cache::new(ttls, capacity, metrics.clone()),
+            metrics,
+        }
+    }
+
+    /// The metrics this provider records.
+    pub fn metrics(&self) -> &RegistryMetrics {
+        &self.metrics
+    }
+
+    /// The lookup without the deadline.
+    async fn lookup(&self, req: &LookupRequest) -> Outcome {
+        let reference = parse_reference(&req.image)?;
+        let repo = format!("{}/{}", reference.registry(), reference.repository());
+        let scope = match &self.credentials {
+            Some(source) => {
+                let rings = credentials::keyrings(
+                    source.as_ref(),
+                    &req.namespace,
+                    &req.pull_secrets,
+                    &req.service_account,
+                    self.global_secret.as_ref(),
+                )
+                .await;
+                credentials::credentials_for(&rings, &repo)
+            }
+            None => Vec::new(),
+        };
+        let key = CacheKey {
+            scope: scope.clone(),
+            reference: reference.whole(),
+            platform: req.platform.clone(),
+        };
+        let pinned = reference.digest().is_some();
+        let fetcher = Arc::clone(&self.fetcher);
+        let (image, platform) = (req.image.clone(), req.platform.clone());
+        self.cache
+            .get(key, pinned, move || async move { fetcher.fetch(&image, &reference, &scope, &platform).await })
+            .await
+    }
+}
+
+#[async_trait::async_trait]
+impl ImageConfigProvider for RegistryProvider {
+    async fn image_config(&self, req: &LookupRequest) -> Result<ImageConfig, LookupError> {
+        let budget = req.deadline.saturating_duration_since(Instant::now());
+        let outcome = tokio::time::timeout_at(req.deadline.into(), self.lookup(req))
+            .await
+            .unwrap_or_else(|_| {
+                Err(LookupError::Timeout { image: req.image.clone(), budget_ms: budget.as_millis() as u64 })
+            });
+        self.metrics.lookup(outcome_label(&outcome));
+        match &outcome {
+            Ok(c) => tracing::debug!(image = %req.image, namespace = %req.namespace, digest = ?c.digest, "image config"),
+            Err(e) => tracing::info!(image = %req.image, namespace = %req.namespace, error = %e, "image lookup failed"),
+        }
+        outcome
+    }
+}

@@ -19,6 +19,7 @@ pub mod registry;
 pub mod review;
 pub mod server;
 pub mod settings;
+pub mod static_provider;
 pub mod tls;
 
 use std::sync::Arc;

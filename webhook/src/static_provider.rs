@@ -1,0 +1,53 @@
+//! An [`ImageConfigProvider`] answering from a fixed map: for tests, the benchmark (the
+//! "cached image" path without a registry) and air-gapped experiments.
+
+use std::{collections::HashMap, time::Duration};
+
+use crate::image::{ImageConfig, ImageConfigProvider, LookupError, LookupRequest};
+
+/// Answers from a map; unknown images are `NotFound`. An optional delay simulates a registry.
+#[derive(Debug, Clone, Default)]
+pub struct StaticProvider {
+    images: HashMap<String, ImageConfig>,
+    delay: Option<Duration>,
+}
+
+impl StaticProvider {
+    /// An empty provider.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds an image with the given ENTRYPOINT and CMD.
+    pub fn with(mut self, image: &str, entrypoint: Option<&[&str]>, cmd: Option<&[&str]>) -> Self {
+        let own = |v: &[&str]| v.iter().map(|s| s.to_string()).collect();
+        let cfg = ImageConfig { entrypoint: entrypoint.map(own), cmd: cmd.map(own), ..Default::default() };
+        self.images.insert(image.to_string(), cfg);
+        self
+    }
+
+    /// Adds an image with a full config.
+    pub fn with_config(mut self, image: &str, config: ImageConfig) -> Self {
+        self.images.insert(image.to_string(), config);
+        self
+    }
+
+    /// Every answer takes `delay` (the caller's deadline still applies).
+    pub fn with_delay(mut self, delay: Duration) -> Self {
+        self.delay = Some(delay);
+        self
+    }
+}
+
+#[async_trait::async_trait]
+impl ImageConfigProvider for StaticProvider {
+    async fn image_config(&self, req: &LookupRequest) -> Result<ImageConfig, LookupError> {
+        if let Some(d) = self.delay {
+            tokio::time::sleep(d).await;
+        }
+        self.images.get(&req.image).cloned().ok_or_else(|| LookupError::NotFound {
+            image: req.image.clone(),
+            reason: "not in the static provider's map".into(),
+        })
+    }
+}

@@ -7,6 +7,9 @@
 #                                            key of CERT.pem (the test runs the token server).
 #   registry.sh stop DIR                     stops the registry started in DIR (by its pid file).
 # Waits until /v2/ answers. Logs: DIR/registry.log (every request is logged, tests count them).
+# Storage is DIR/data (make it a symlink to share another registry's images).
+# Environment: REGISTRY_TLS_CERT + REGISTRY_TLS_KEY (PEM files) serve HTTPS instead of HTTP;
+# REGISTRY_OWNER_PID stops the registry when that process exits (test harnesses).
 set -euo pipefail
 
 die() { echo "registry.sh: error: $*" >&2; exit 1; }
@@ -31,8 +34,15 @@ http:
   addr: 127.0.0.1:$2
   headers:
     X-Content-Type-Options: [nosniff]
+$(tls_yaml)
 $3
 YAML
+}
+
+tls_yaml() {
+  [ -n "${REGISTRY_TLS_CERT:-}" ] || return 0
+  [ -f "$REGISTRY_TLS_CERT" ] && [ -f "${REGISTRY_TLS_KEY:-}" ] || die "REGISTRY_TLS_CERT/REGISTRY_TLS_KEY: no such files"
+  printf '  tls:\n    certificate: %s\n    key: %s\n' "$REGISTRY_TLS_CERT" "$REGISTRY_TLS_KEY"
 }
 
 start() { # DIR PORT
@@ -41,10 +51,17 @@ start() { # DIR PORT
     die "a registry already runs from $dir (pid $(cat "$dir/registry.pid"))"
   fi
   setsid docker-registry serve "$dir/config.yml" >"$dir/registry.log" 2>&1 </dev/null &
-  echo $! >"$dir/registry.pid"
+  local rpid=$!
+  echo "$rpid" >"$dir/registry.pid"
+  if [ -n "${REGISTRY_OWNER_PID:-}" ]; then
+    ( while kill -0 "$REGISTRY_OWNER_PID" 2>/dev/null && kill -0 "$rpid" 2>/dev/null; do sleep 0.5; done
+      kill "$rpid" 2>/dev/null ) >/dev/null 2>&1 </dev/null &
+  fi
+  local scheme=http
+  [ -n "${REGISTRY_TLS_CERT:-}" ] && scheme=https
   for _ in $(seq 1 100); do
     # 200 (open) or 401 (auth) both mean it is serving.
-    code="$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/v2/" || true)"
+    code="$(curl -sk -o /dev/null -w '%{http_code}' "$scheme://127.0.0.1:$port/v2/" || true)"
     if [ "$code" = 200 ] || [ "$code" = 401 ]; then echo "registry.sh: serving 127.0.0.1:$port from $dir" >&2; return 0; fi
     kill -0 "$(cat "$dir/registry.pid")" 2>/dev/null || { cat "$dir/registry.log" >&2; die "registry exited"; }
     sleep 0.1

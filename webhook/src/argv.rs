@@ -49,9 +49,17 @@ pub fn resolve(
     let image = image.cloned().unwrap_or_default();
     let entrypoint = image_entrypoint(&image);
     let (mut argv, tail, source): (Vec<String>, Vec<String>, Source) = if is_set(args) {
-        (escape_all(&entrypoint), args.cloned().unwrap_or_default(), Source::ImageEntrypoint)
+        (
+            escape_all(&entrypoint),
+            args.cloned().unwrap_or_default(),
+            Source::ImageEntrypoint,
+        )
     } else {
-        (escape_all(&entrypoint), escape_all(image.cmd.as_deref().unwrap_or_default()), Source::Image)
+        (
+            escape_all(&entrypoint),
+            escape_all(image.cmd.as_deref().unwrap_or_default()),
+            Source::Image,
+        )
     };
     argv.extend(tail);
     if argv.is_empty() {
@@ -88,7 +96,11 @@ mod tests {
     }
 
     fn img(e: Option<&[&str]>, c: Option<&[&str]>) -> ImageConfig {
-        ImageConfig { entrypoint: e.map(v), cmd: c.map(v), ..Default::default() }
+        ImageConfig {
+            entrypoint: e.map(v),
+            cmd: c.map(v),
+            ..Default::default()
+        }
     }
 
     /// Every row of DESIGN.md §2 × image shapes × `$` in pod and image strings.
@@ -100,25 +112,90 @@ mod tests {
         let args = v(&["--x", "$$y"]);
         let none = v(&[]);
         #[allow(clippy::type_complexity)]
-        let rows: Vec<(Option<&Vec<String>>, Option<&Vec<String>>, ImageConfig, Result<(Vec<String>, Source), ArgvError>)> = vec![
+        let rows: Vec<(
+            Option<&Vec<String>>,
+            Option<&Vec<String>>,
+            ImageConfig,
+            Result<(Vec<String>, Source), ArgvError>,
+        )> = vec![
             // unset/unset: ENTRYPOINT + CMD, both escaped
-            (None, None, img(e, c), Ok((v(&["/bin/ep", "$$HOME", "serve", "$$(PORT)"]), Source::Image))),
-            (None, None, img(None, c), Ok((v(&["serve", "$$(PORT)"]), Source::Image))),
-            (None, None, img(e, None), Ok((v(&["/bin/ep", "$$HOME"]), Source::Image))),
-            (None, None, img(Some(&[""]), c), Ok((v(&["serve", "$$(PORT)"]), Source::Image))),
+            (
+                None,
+                None,
+                img(e, c),
+                Ok((v(&["/bin/ep", "$$HOME", "serve", "$$(PORT)"]), Source::Image)),
+            ),
+            (
+                None,
+                None,
+                img(None, c),
+                Ok((v(&["serve", "$$(PORT)"]), Source::Image)),
+            ),
+            (
+                None,
+                None,
+                img(e, None),
+                Ok((v(&["/bin/ep", "$$HOME"]), Source::Image)),
+            ),
+            (
+                None,
+                None,
+                img(Some(&[""]), c),
+                Ok((v(&["serve", "$$(PORT)"]), Source::Image)),
+            ),
             (None, None, img(None, None), Err(ArgvError::NothingToRun)),
-            (Some(&none), Some(&none), img(None, None), Err(ArgvError::NothingToRun)),
+            (
+                Some(&none),
+                Some(&none),
+                img(None, None),
+                Err(ArgvError::NothingToRun),
+            ),
             // empty lists count as unset
-            (Some(&none), None, img(e, c), Ok((v(&["/bin/ep", "$$HOME", "serve", "$$(PORT)"]), Source::Image))),
+            (
+                Some(&none),
+                None,
+                img(e, c),
+                Ok((v(&["/bin/ep", "$$HOME", "serve", "$$(PORT)"]), Source::Image)),
+            ),
             // unset/set: ENTRYPOINT (escaped) + pod args (verbatim), CMD dropped
-            (None, Some(&args), img(e, c), Ok((v(&["/bin/ep", "$$HOME", "--x", "$$y"]), Source::ImageEntrypoint))),
-            (None, Some(&args), img(None, c), Ok((v(&["--x", "$$y"]), Source::ImageEntrypoint))),
-            (None, Some(&args), img(None, None), Ok((v(&["--x", "$$y"]), Source::ImageEntrypoint))),
+            (
+                None,
+                Some(&args),
+                img(e, c),
+                Ok((v(&["/bin/ep", "$$HOME", "--x", "$$y"]), Source::ImageEntrypoint)),
+            ),
+            (
+                None,
+                Some(&args),
+                img(None, c),
+                Ok((v(&["--x", "$$y"]), Source::ImageEntrypoint)),
+            ),
+            (
+                None,
+                Some(&args),
+                img(None, None),
+                Ok((v(&["--x", "$$y"]), Source::ImageEntrypoint)),
+            ),
             // set/unset: pod command verbatim, image ignored
-            (Some(&cmd), None, img(e, c), Ok((v(&["/app", "$(PORT)"]), Source::Pod))),
-            (Some(&cmd), Some(&none), img(None, None), Ok((v(&["/app", "$(PORT)"]), Source::Pod))),
+            (
+                Some(&cmd),
+                None,
+                img(e, c),
+                Ok((v(&["/app", "$(PORT)"]), Source::Pod)),
+            ),
+            (
+                Some(&cmd),
+                Some(&none),
+                img(None, None),
+                Ok((v(&["/app", "$(PORT)"]), Source::Pod)),
+            ),
             // set/set: pod command + pod args verbatim
-            (Some(&cmd), Some(&args), img(e, c), Ok((v(&["/app", "$(PORT)", "--x", "$$y"]), Source::Pod))),
+            (
+                Some(&cmd),
+                Some(&args),
+                img(e, c),
+                Ok((v(&["/app", "$(PORT)", "--x", "$$y"]), Source::Pod)),
+            ),
         ];
         for (i, (command, args, image, want)) in rows.into_iter().enumerate() {
             assert_eq!(resolve(command, args, Some(&image)), want, "row {i}");

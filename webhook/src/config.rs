@@ -75,7 +75,11 @@ pub struct TlsOptions {
 #[derive(Debug, Clone, clap::Args)]
 pub struct Injection {
     /// Image of the supervisor (FROM scratch, the static binary at `/respawn`).
-    #[arg(long, env = "RESPAWN_WEBHOOK_SUPERVISOR_IMAGE", default_value = "respawn-supervisor:latest")]
+    #[arg(
+        long,
+        env = "RESPAWN_WEBHOOK_SUPERVISOR_IMAGE",
+        default_value = "respawn-supervisor:latest"
+    )]
     pub supervisor_image: String,
 
     /// imagePullPolicy of the injected init container.
@@ -95,7 +99,11 @@ pub struct Injection {
 
     /// Namespaces never touched, besides kube-system, kube-public, kube-node-lease and
     /// `$POD_NAMESPACE`. Repeatable or comma-separated.
-    #[arg(long = "exclude-namespace", env = "RESPAWN_WEBHOOK_EXCLUDE_NAMESPACE", value_delimiter = ',')]
+    #[arg(
+        long = "exclude-namespace",
+        env = "RESPAWN_WEBHOOK_EXCLUDE_NAMESPACE",
+        value_delimiter = ','
+    )]
     pub exclude_namespaces: Vec<String>,
 
     /// The webhook's own namespace (always excluded); set from the downward API.
@@ -163,15 +171,22 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
     let s = s.trim();
     let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
     let (num, unit) = s.split_at(split);
-    let n: u64 = num.parse().map_err(|_| format!("expected a duration like 2s or 500ms, got {s:?}"))?;
+    let n: u64 = num
+        .parse()
+        .map_err(|_| format!("expected a duration like 2s or 500ms, got {s:?}"))?;
     let ms = match unit {
         "ms" => Some(n),
         "" | "s" => n.checked_mul(1_000),
         "m" => n.checked_mul(60_000),
         "h" => n.checked_mul(3_600_000),
-        _ => return Err(format!("unknown duration unit {unit:?} in {s:?} (use ms, s, m or h)")),
+        _ => {
+            return Err(format!(
+                "unknown duration unit {unit:?} in {s:?} (use ms, s, m or h)"
+            ));
+        }
     };
-    ms.map(Duration::from_millis).ok_or_else(|| format!("duration {s:?} is too large"))
+    ms.map(Duration::from_millis)
+        .ok_or_else(|| format!("duration {s:?} is too large"))
 }
 
 #[cfg(test)]
@@ -192,7 +207,10 @@ mod tests {
 
     #[test]
     fn platforms() {
-        assert_eq!(parse_platform("linux/arm64/v8").unwrap().variant.as_deref(), Some("v8"));
+        assert_eq!(
+            parse_platform("linux/arm64/v8").unwrap().variant.as_deref(),
+            Some("v8")
+        );
         assert_eq!(parse_platform("linux/amd64").unwrap(), Platform::default());
         assert!(parse_platform("linux").is_err());
         assert!(parse_platform("/amd64").is_err());
@@ -201,10 +219,25 @@ mod tests {
     #[test]
     fn cli_contract() {
         let c = Config::try_parse_from([
-            "respawn-webhook", "--listen", "127.0.0.1:9443", "--supervisor-image", "reg/sup:1",
-            "--lookup-budget", "750ms", "--on-lookup-failure", "deny", "--default-platform",
-            "linux/arm64", "--exclude-namespace", "a", "--exclude-namespace", "b,c", "--write-ca",
-            "/tmp/ca.pem", "--tls-san", "respawn-webhook.respawn.svc",
+            "respawn-webhook",
+            "--listen",
+            "127.0.0.1:9443",
+            "--supervisor-image",
+            "reg/sup:1",
+            "--lookup-budget",
+            "750ms",
+            "--on-lookup-failure",
+            "deny",
+            "--default-platform",
+            "linux/arm64",
+            "--exclude-namespace",
+            "a",
+            "--exclude-namespace",
+            "b,c",
+            "--write-ca",
+            "/tmp/ca.pem",
+            "--tls-san",
+            "respawn-webhook.respawn.svc",
         ])
         .unwrap();
         assert_eq!(c.listen, "127.0.0.1:9443".parse().unwrap());

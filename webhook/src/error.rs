@@ -35,7 +35,10 @@ pub enum TlsError {
 impl TlsError {
     /// Adds the certificate path as context.
     pub fn about(self, path: &std::path::Path) -> TlsError {
-        TlsError::InPair { path: path.into(), source: Box::new(self) }
+        TlsError::InPair {
+            path: path.into(),
+            source: Box::new(self),
+        }
     }
 }
 

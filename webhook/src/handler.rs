@@ -31,7 +31,11 @@ pub struct AppState {
 }
 
 /// The `POST /mutate` handler.
-pub async fn mutate(State(st): State<Arc<AppState>>, RawQuery(query): RawQuery, body: Bytes) -> Json<ReviewOut> {
+pub async fn mutate(
+    State(st): State<Arc<AppState>>,
+    RawQuery(query): RawQuery,
+    body: Bytes,
+) -> Json<ReviewOut> {
     let start = Instant::now();
     let timeout = query.as_deref().and_then(timeout_param);
     let (response, result) = review(&st, timeout, &body).await;
@@ -41,7 +45,10 @@ pub async fn mutate(State(st): State<Arc<AppState>>, RawQuery(query): RawQuery, 
 
 /// The apiserver's `?timeout=10s`.
 fn timeout_param(query: &str) -> Option<Duration> {
-    query.split('&').find_map(|kv| kv.strip_prefix("timeout=")).and_then(lookup::parse_go_duration)
+    query
+        .split('&')
+        .find_map(|kv| kv.strip_prefix("timeout="))
+        .and_then(lookup::parse_go_duration)
 }
 
 /// Reads the review and answers it; the second value is the `result` metric label.
@@ -50,33 +57,68 @@ async fn review(st: &AppState, timeout: Option<Duration>, body: &[u8]) -> (Respo
         Ok(r) => r,
         Err(e) => {
             debug!(error = %e, "unreadable AdmissionReview");
-            return (ResponseOut::invalid("", format!("respawn: cannot read AdmissionReview: {e}")), "invalid");
+            return (
+                ResponseOut::invalid("", format!("respawn: cannot read AdmissionReview: {e}")),
+                "invalid",
+            );
         }
     };
     let req: AdmissionRequest<DynamicObject> = match review.try_into() {
         Ok(r) => r,
-        Err(_) => return (ResponseOut::invalid("", "respawn: AdmissionReview has no request".into()), "invalid"),
+        Err(_) => {
+            return (
+                ResponseOut::invalid("", "respawn: AdmissionReview has no request".into()),
+                "invalid",
+            );
+        }
     };
     let uid = req.uid.as_str();
     let is_pod = req.kind.group.is_empty() && req.kind.kind == "Pod" && req.sub_resource.is_none();
     if !is_pod {
-        let why = format!("respawn: only pods are handled, ignoring {}/{}", req.kind.group, req.kind.kind);
+        let why = format!(
+            "respawn: only pods are handled, ignoring {}/{}",
+            req.kind.group, req.kind.kind
+        );
         return (ResponseOut::allow(uid).with_warnings(vec![why]), "ignored");
     }
     if !matches!(req.operation, Operation::Create) {
         return (ResponseOut::allow(uid), "ignored");
     }
-    let pod: Pod = match req.object.as_ref().map(|o| serde_json::to_value(o).and_then(serde_json::from_value)) {
+    let pod: Pod = match req
+        .object
+        .as_ref()
+        .map(|o| serde_json::to_value(o).and_then(serde_json::from_value))
+    {
         Some(Ok(p)) => p,
-        Some(Err(e)) => return (ResponseOut::invalid(uid, format!("respawn: object is not a valid Pod: {e}")), "invalid"),
-        None => return (ResponseOut::invalid(uid, "respawn: request has no object".into()), "invalid"),
+        Some(Err(e)) => {
+            return (
+                ResponseOut::invalid(uid, format!("respawn: object is not a valid Pod: {e}")),
+                "invalid",
+            );
+        }
+        None => {
+            return (
+                ResponseOut::invalid(uid, "respawn: request has no object".into()),
+                "invalid",
+            );
+        }
     };
-    let namespace = req.namespace.clone().or_else(|| pod.metadata.namespace.clone()).unwrap_or_else(|| "default".into());
+    let namespace = req
+        .namespace
+        .clone()
+        .or_else(|| pod.metadata.namespace.clone())
+        .unwrap_or_else(|| "default".into());
     let budget = lookup::budget(st.lookup_budget, timeout);
     decide(st, uid, &pod, &namespace, budget).await
 }
 
-async fn decide(st: &AppState, uid: &str, pod: &Pod, namespace: &str, budget: Duration) -> (ResponseOut, &'static str) {
+async fn decide(
+    st: &AppState,
+    uid: &str,
+    pod: &Pod,
+    namespace: &str,
+    budget: Duration,
+) -> (ResponseOut, &'static str) {
     let name = pod_name(pod);
     let plan = match mutate::plan(pod, namespace, &st.injection) {
         Plan::Skip { reason, warnings } => {
@@ -89,16 +131,31 @@ async fn decide(st: &AppState, uid: &str, pod: &Pod, namespace: &str, budget: Du
     let resolved = if plan.lookups.is_empty() {
         Default::default()
     } else {
-        lookup::resolve_all(st.provider.as_ref(), pod, namespace, &plan.lookups, &plan.platform, budget).await
+        lookup::resolve_all(
+            st.provider.as_ref(),
+            pod,
+            namespace,
+            &plan.lookups,
+            &plan.platform,
+            budget,
+        )
+        .await
     };
     for r in resolved.values() {
         st.metrics.lookup(r);
     }
     match mutate::apply(pod, &plan, &resolved, &st.injection) {
-        Outcome::Patch { patch, wrapped, warnings } => {
+        Outcome::Patch {
+            patch,
+            wrapped,
+            warnings,
+        } => {
             info!(namespace, pod = %name, containers = ?wrapped, "injected");
             st.metrics.injected();
-            (ResponseOut::patched(uid, &patch).with_warnings(warnings), "patched")
+            (
+                ResponseOut::patched(uid, &patch).with_warnings(warnings),
+                "patched",
+            )
         }
         Outcome::Unchanged { reason, warnings } => {
             warn!(namespace, pod = %name, reason = reason.as_str(), warnings = ?warnings, "not injected");
@@ -129,7 +186,10 @@ mod tests {
     #[test]
     fn timeout_query() {
         assert_eq!(timeout_param("timeout=10s"), Some(Duration::from_secs(10)));
-        assert_eq!(timeout_param("a=b&timeout=1500ms"), Some(Duration::from_millis(1500)));
+        assert_eq!(
+            timeout_param("a=b&timeout=1500ms"),
+            Some(Duration::from_millis(1500))
+        );
         assert_eq!(timeout_param("a=b"), None);
     }
 }

@@ -25,7 +25,10 @@ pub fn free_name(base: &str, taken: &HashSet<&str>) -> String {
     if !taken.contains(base) {
         return base.to_string();
     }
-    (1..).map(|i| format!("{base}-{i}")).find(|n| !taken.contains(n.as_str())).expect("unbounded")
+    (1..)
+        .map(|i| format!("{base}-{i}"))
+        .find(|n| !taken.contains(n.as_str()))
+        .expect("unbounded")
 }
 
 /// The `emptyDir` volume holding the supervisor binary.
@@ -84,7 +87,10 @@ mod tests {
         assert_eq!(sc["capabilities"]["drop"], json!(["ALL"]));
         assert_eq!(sc["seccompProfile"]["type"], "RuntimeDefault");
         assert_eq!(sc["readOnlyRootFilesystem"], true);
-        assert_eq!(c["command"], json!(["/respawn", "install", "/respawn-vol/respawn"]));
+        assert_eq!(
+            c["command"],
+            json!(["/respawn", "install", "/respawn-vol/respawn"])
+        );
         // It must deserialize as a real Container.
         let typed: k8s_openapi::api::core::v1::Container = serde_json::from_value(c).unwrap();
         assert_eq!(typed.image.as_deref(), Some("reg/sup:1"));

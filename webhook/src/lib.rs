@@ -73,9 +73,16 @@ pub fn prepare_tls(opts: &TlsOptions) -> anyhow::Result<Arc<ReloadingResolver>> 
     let (resolver, ca_pem) = match (&opts.tls_cert, &opts.tls_key) {
         (Some(cert), Some(key)) => {
             let (certified, bytes) = tls::load_files(cert, key)?;
-            let chain = std::fs::read_to_string(cert).with_context(|| format!("cannot read {}", cert.display()))?;
+            let chain =
+                std::fs::read_to_string(cert).with_context(|| format!("cannot read {}", cert.display()))?;
             let resolver = ReloadingResolver::new(certified);
-            tokio::spawn(tls::watch_files(resolver.clone(), cert.clone(), key.clone(), bytes, opts.tls_reload_interval));
+            tokio::spawn(tls::watch_files(
+                resolver.clone(),
+                cert.clone(),
+                key.clone(),
+                bytes,
+                opts.tls_reload_interval,
+            ));
             info!(cert = %cert.display(), "serving the certificate from files, reloaded on change");
             (resolver, chain)
         }
@@ -87,8 +94,10 @@ pub fn prepare_tls(opts: &TlsOptions) -> anyhow::Result<Arc<ReloadingResolver>> 
         }
     };
     if let Some(path) = &opts.write_ca {
-        std::fs::write(path, ca_pem.as_bytes())
-            .map_err(|source| error::ServeError::WriteCa { path: path.clone(), source })?;
+        std::fs::write(path, ca_pem.as_bytes()).map_err(|source| error::ServeError::WriteCa {
+            path: path.clone(),
+            source,
+        })?;
         info!(path = %path.display(), "wrote the CA bundle");
     }
     Ok(resolver)

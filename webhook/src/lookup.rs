@@ -29,7 +29,12 @@ pub async fn resolve_all(
     let spec = pod.spec.as_ref();
     let pull_secrets: Vec<String> = spec
         .and_then(|s| s.image_pull_secrets.as_ref())
-        .map(|v| v.iter().map(|r| r.name.clone()).filter(|n| !n.is_empty()).collect())
+        .map(|v| {
+            v.iter()
+                .map(|r| r.name.clone())
+                .filter(|n| !n.is_empty())
+                .collect()
+        })
         .unwrap_or_default();
     let service_account = spec
         .and_then(|s| s.service_account_name.clone())
@@ -49,7 +54,10 @@ pub async fn resolve_all(
             let tokio_deadline = tokio::time::Instant::from_std(req.deadline);
             let res = match tokio::time::timeout_at(tokio_deadline, provider.image_config(&req)).await {
                 Ok(r) => r,
-                Err(_) => Err(LookupError::Timeout { image: req.image.clone(), budget_ms: budget.as_millis() as u64 }),
+                Err(_) => Err(LookupError::Timeout {
+                    image: req.image.clone(),
+                    budget_ms: budget.as_millis() as u64,
+                }),
             };
             (req.image, res)
         }
@@ -67,7 +75,9 @@ pub fn parse_go_duration(s: &str) -> Option<Duration> {
     while !rest.is_empty() {
         let unit_at = rest.find(|c: char| !(c.is_ascii_digit() || c == '.'))?;
         let (num, tail) = rest.split_at(unit_at);
-        let unit_len = tail.find(|c: char| c.is_ascii_digit() || c == '.').unwrap_or(tail.len());
+        let unit_len = tail
+            .find(|c: char| c.is_ascii_digit() || c == '.')
+            .unwrap_or(tail.len());
         let (unit, next) = tail.split_at(unit_len);
         let n: f64 = num.parse().ok()?;
         secs += match unit {
@@ -93,7 +103,10 @@ mod tests {
         let two = Duration::from_secs(2);
         assert_eq!(budget(two, None), two);
         assert_eq!(budget(two, Some(Duration::from_secs(10))), two);
-        assert_eq!(budget(two, Some(Duration::from_secs(1))), Duration::from_millis(750));
+        assert_eq!(
+            budget(two, Some(Duration::from_secs(1))),
+            Duration::from_millis(750)
+        );
     }
 
     #[test]

@@ -58,13 +58,45 @@ impl Metrics {
         let lookups = Family::<Labels, Counter>::default();
         // 100 µs … ~3.3 s
         let latency = Histogram::new(exponential_buckets(0.0001, 2.0, 16));
-        registry.register("admission_requests", "AdmissionReview requests by result (patched, allowed, denied, invalid)", requests.clone());
-        registry.register("pods_injected", "Pods the supervisor was injected into", injected.clone());
-        registry.register("pods_skipped", "Pods admitted unchanged, by reason", skipped.clone());
-        registry.register("pods_denied", "Pods denied because a lookup failed under the deny policy", denied.clone());
-        registry.register("image_lookups", "Image config lookups by outcome", lookups.clone());
-        registry.register("admission_duration_seconds", "Time to answer an AdmissionReview", latency.clone());
-        Metrics { registry: root, requests, injected, skipped, denied, lookups, latency }
+        registry.register(
+            "admission_requests",
+            "AdmissionReview requests by result (patched, allowed, denied, invalid)",
+            requests.clone(),
+        );
+        registry.register(
+            "pods_injected",
+            "Pods the supervisor was injected into",
+            injected.clone(),
+        );
+        registry.register(
+            "pods_skipped",
+            "Pods admitted unchanged, by reason",
+            skipped.clone(),
+        );
+        registry.register(
+            "pods_denied",
+            "Pods denied because a lookup failed under the deny policy",
+            denied.clone(),
+        );
+        registry.register(
+            "image_lookups",
+            "Image config lookups by outcome",
+            lookups.clone(),
+        );
+        registry.register(
+            "admission_duration_seconds",
+            "Time to answer an AdmissionReview",
+            latency.clone(),
+        );
+        Metrics {
+            registry: root,
+            requests,
+            injected,
+            skipped,
+            denied,
+            lookups,
+            latency,
+        }
     }
 
     /// Counts one answered request.
@@ -121,7 +153,10 @@ mod tests {
         m.injected();
         m.skipped("disabled");
         m.denied();
-        m.lookup(&Err(LookupError::Timeout { image: "x".into(), budget_ms: 1 }));
+        m.lookup(&Err(LookupError::Timeout {
+            image: "x".into(),
+            budget_ms: 1,
+        }));
         let text = m.render();
         for needle in [
             "respawn_webhook_admission_requests_total{result=\"patched\"} 1",

@@ -114,11 +114,19 @@ pub fn plan(pod: &Pod, namespace: &str, cfg: &Injection) -> Plan {
         return skip(SkipReason::ExcludedNamespace, vec![]);
     }
     let meta = &pod.metadata;
-    match meta.labels.as_ref().and_then(|l| l.get(settings::INJECT_LABEL)).map(String::as_str) {
+    match meta
+        .labels
+        .as_ref()
+        .and_then(|l| l.get(settings::INJECT_LABEL))
+        .map(String::as_str)
+    {
         Some("disabled") => return skip(SkipReason::Disabled, vec![]),
         None | Some("enabled") => {}
         Some(other) => {
-            let w = format!("respawn: label {}={other:?} is neither enabled nor disabled; not injected", settings::INJECT_LABEL);
+            let w = format!(
+                "respawn: label {}={other:?} is neither enabled nor disabled; not injected",
+                settings::INJECT_LABEL
+            );
             return skip(SkipReason::Disabled, vec![w]);
         }
     }
@@ -126,12 +134,22 @@ pub fn plan(pod: &Pod, namespace: &str, cfg: &Injection) -> Plan {
         return skip(SkipReason::AlreadyInjected, vec![]);
     }
     let Some(spec) = pod.spec.as_ref() else {
-        return skip(SkipReason::NoContainers, vec!["respawn: pod has no spec; not injected".into()]);
+        return skip(
+            SkipReason::NoContainers,
+            vec!["respawn: pod has no spec; not injected".into()],
+        );
     };
-    let node_os = spec.node_selector.as_ref().and_then(|s| s.get("kubernetes.io/os")).map(String::as_str);
+    let node_os = spec
+        .node_selector
+        .as_ref()
+        .and_then(|s| s.get("kubernetes.io/os"))
+        .map(String::as_str);
     let spec_os = spec.os.as_ref().map(|o| o.name.as_str());
     if node_os == Some("windows") || spec_os == Some("windows") {
-        return skip(SkipReason::Windows, vec!["respawn: Windows pods are not supported; not injected".into()]);
+        return skip(
+            SkipReason::Windows,
+            vec!["respawn: Windows pods are not supported; not injected".into()],
+        );
     }
     let pod_settings = settings::parse(meta.annotations.as_ref());
     let mut warnings = pod_settings.warnings.clone();
@@ -160,9 +178,16 @@ pub fn plan(pod: &Pod, namespace: &str, cfg: &Injection) -> Plan {
 
 /// True when the pod carries the status annotation or the init container.
 pub fn is_injected(pod: &Pod) -> bool {
-    let annotated = pod.metadata.annotations.as_ref().and_then(|a| a.get(settings::STATUS))
+    let annotated = pod
+        .metadata
+        .annotations
+        .as_ref()
+        .and_then(|a| a.get(settings::STATUS))
         .is_some_and(|s| s == "injected");
-    let init = pod.spec.as_ref().and_then(|s| s.init_containers.as_ref())
+    let init = pod
+        .spec
+        .as_ref()
+        .and_then(|s| s.init_containers.as_ref())
         .is_some_and(|ics| ics.iter().any(|c| c.name == inject::INIT_NAME));
     annotated || init
 }
@@ -171,13 +196,19 @@ pub fn is_injected(pod: &Pod) -> bool {
 fn choose_containers(pod: &Pod, s: &PodSettings, warnings: &mut Vec<String>) -> Vec<usize> {
     let spec = pod.spec.as_ref().expect("checked by caller");
     if let Some(names) = &s.containers {
-        for n in names.iter().filter(|n| !spec.containers.iter().any(|c| &c.name == *n)) {
+        for n in names
+            .iter()
+            .filter(|n| !spec.containers.iter().any(|c| &c.name == *n))
+        {
             let kind = if spec.init_containers.iter().flatten().any(|c| &c.name == n) {
                 "is an init container (never wrapped)"
             } else {
                 "does not exist"
             };
-            warnings.push(format!("respawn: container {n:?} named in {} {kind}", settings::CONTAINERS));
+            warnings.push(format!(
+                "respawn: container {n:?} named in {} {kind}",
+                settings::CONTAINERS
+            ));
         }
     }
     let wanted = |c: &Container| s.containers.as_ref().is_none_or(|n| n.contains(&c.name));
@@ -193,10 +224,18 @@ fn choose_containers(pod: &Pod, s: &PodSettings, warnings: &mut Vec<String>) -> 
 }
 
 fn unwrappable(c: &Container) -> Option<&'static str> {
-    if c.command.as_ref().and_then(|cmd| cmd.first()).is_some_and(|p| p == inject::SUPERVISOR_PATH) {
+    if c.command
+        .as_ref()
+        .and_then(|cmd| cmd.first())
+        .is_some_and(|p| p == inject::SUPERVISOR_PATH)
+    {
         return Some("it already runs the supervisor");
     }
-    if c.volume_mounts.iter().flatten().any(|m| m.mount_path.trim_end_matches('/') == inject::MOUNT_PATH) {
+    if c.volume_mounts
+        .iter()
+        .flatten()
+        .any(|m| m.mount_path.trim_end_matches('/') == inject::MOUNT_PATH)
+    {
         return Some("it already mounts something at /respawn");
     }
     if c.image.as_deref().is_none_or(str::is_empty) {
@@ -213,7 +252,11 @@ pub fn platform(node_selector: Option<&BTreeMap<String, String>>, default: &Plat
         (os, arch) => Platform {
             os: os.cloned().unwrap_or_else(|| default.os.clone()),
             architecture: arch.cloned().unwrap_or_else(|| default.architecture.clone()),
-            variant: if arch.is_none() { default.variant.clone() } else { None },
+            variant: if arch.is_none() {
+                default.variant.clone()
+            } else {
+                None
+            },
         },
     }
 }
@@ -229,8 +272,18 @@ pub fn apply(pod: &Pod, plan: &WrapPlan, resolved: &Resolved, cfg: &Injection) -
         let image = if argv::needs_image(c.command.as_ref()) {
             match resolved.get(&image_ref) {
                 Some(Ok(cfg)) => Some(cfg),
-                Some(Err(e)) => return lookup_failed(plan.policy, &c.name, &image_ref, &e.to_string(), warnings),
-                None => return lookup_failed(plan.policy, &c.name, &image_ref, "image config was not looked up", warnings),
+                Some(Err(e)) => {
+                    return lookup_failed(plan.policy, &c.name, &image_ref, &e.to_string(), warnings);
+                }
+                None => {
+                    return lookup_failed(
+                        plan.policy,
+                        &c.name,
+                        &image_ref,
+                        "image config was not looked up",
+                        warnings,
+                    );
+                }
             }
         } else {
             None
@@ -243,32 +296,69 @@ pub fn apply(pod: &Pod, plan: &WrapPlan, resolved: &Resolved, cfg: &Injection) -
     let mut b = PatchBuilder::default();
     let names = Names::pick(pod);
     let volumes_present = spec.volumes.is_some();
-    b.append(&["spec", "volumes"], volumes_present, inject::volume(&names.volume));
-    let init = inject::init_container(&names.init, &names.volume, &cfg.supervisor_image, &cfg.supervisor_pull_policy);
-    b.ensure(&["spec", "initContainers"], spec.init_containers.is_some(), json!([]));
+    b.append(
+        &["spec", "volumes"],
+        volumes_present,
+        inject::volume(&names.volume),
+    );
+    let init = inject::init_container(
+        &names.init,
+        &names.volume,
+        &cfg.supervisor_image,
+        &cfg.supervisor_pull_policy,
+    );
+    b.ensure(
+        &["spec", "initContainers"],
+        spec.init_containers.is_some(),
+        json!([]),
+    );
     b.add(&["spec", "initContainers", "0"], init);
     let mut original = Map::new();
     let mut wrapped = Vec::new();
     for (i, argv, source, image) in argvs {
         let c = &spec.containers[i];
-        wrap_container(&mut b, i, c, argv, &names.volume, &plan.settings.env, &mut warnings);
+        wrap_container(
+            &mut b,
+            i,
+            c,
+            argv,
+            &names.volume,
+            &plan.settings.env,
+            &mut warnings,
+        );
         original.insert(c.name.clone(), original_entry(c, source, image));
         wrapped.push(c.name.clone());
     }
     let annotations_present = pod.metadata.annotations.is_some();
     b.ensure(&["metadata", "annotations"], annotations_present, json!({}));
     b.add(&["metadata", "annotations", settings::STATUS], json!("injected"));
-    b.add(&["metadata", "annotations", settings::ORIGINAL_ARGV], json!(Value::Object(original).to_string()));
-    Outcome::Patch { patch: b.build(), wrapped, warnings }
+    b.add(
+        &["metadata", "annotations", settings::ORIGINAL_ARGV],
+        json!(Value::Object(original).to_string()),
+    );
+    Outcome::Patch {
+        patch: b.build(),
+        wrapped,
+        warnings,
+    }
 }
 
-fn lookup_failed(policy: FailurePolicy, container: &str, image: &str, cause: &str, mut warnings: Vec<String>) -> Outcome {
+fn lookup_failed(
+    policy: FailurePolicy,
+    container: &str,
+    image: &str,
+    cause: &str,
+    mut warnings: Vec<String>,
+) -> Outcome {
     let message = format!("respawn: cannot wrap container {container:?} (image {image:?}): {cause}");
     match policy {
         FailurePolicy::Deny => Outcome::Deny { message, warnings },
         FailurePolicy::Allow => {
             warnings.push(format!("{message}; pod admitted without the supervisor"));
-            Outcome::Unchanged { reason: SkipReason::LookupFailed, warnings }
+            Outcome::Unchanged {
+                reason: SkipReason::LookupFailed,
+                warnings,
+            }
         }
     }
 }
@@ -283,11 +373,22 @@ impl Names {
     fn pick(pod: &Pod) -> Names {
         let spec = pod.spec.as_ref().expect("planned pods have a spec");
         let volumes: HashSet<&str> = spec.volumes.iter().flatten().map(|v| v.name.as_str()).collect();
-        let containers: HashSet<&str> = spec.containers.iter().chain(spec.init_containers.iter().flatten())
+        let containers: HashSet<&str> = spec
+            .containers
+            .iter()
+            .chain(spec.init_containers.iter().flatten())
             .map(|c| c.name.as_str())
-            .chain(spec.ephemeral_containers.iter().flatten().map(|c| c.name.as_str()))
+            .chain(
+                spec.ephemeral_containers
+                    .iter()
+                    .flatten()
+                    .map(|c| c.name.as_str()),
+            )
             .collect();
-        Names { volume: inject::free_name(inject::VOLUME_NAME, &volumes), init: inject::free_name(inject::INIT_NAME, &containers) }
+        Names {
+            volume: inject::free_name(inject::VOLUME_NAME, &volumes),
+            init: inject::free_name(inject::INIT_NAME, &containers),
+        }
     }
 }
 
@@ -309,11 +410,18 @@ fn wrap_container(
     args.push("--".to_string());
     args.extend(argv);
     b.add(&at("args"), json!(args));
-    b.append(&at("volumeMounts"), c.volume_mounts.is_some(), inject::mount(volume));
+    b.append(
+        &at("volumeMounts"),
+        c.volume_mounts.is_some(),
+        inject::mount(volume),
+    );
     let mut env_present = c.env.is_some();
     for (name, value) in env {
         if c.env.iter().flatten().any(|e| &e.name == name) {
-            warnings.push(format!("respawn: container {:?} already sets {name}; annotation value not applied", c.name));
+            warnings.push(format!(
+                "respawn: container {:?} already sets {name}; annotation value not applied",
+                c.name
+            ));
             continue;
         }
         b.append(&at("env"), env_present, json!({"name": name, "value": value}));

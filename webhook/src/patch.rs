@@ -18,7 +18,10 @@ pub fn pointer(tokens: &[&str]) -> PointerBuf {
 impl PatchBuilder {
     /// `add` of `value` at `tokens` (sets an object member, inserts into an array, `-` appends).
     pub fn add(&mut self, tokens: &[&str], value: Value) {
-        self.ops.push(PatchOperation::Add(AddOperation { path: pointer(tokens), value }));
+        self.ops.push(PatchOperation::Add(AddOperation {
+            path: pointer(tokens),
+            value,
+        }));
     }
 
     /// Ensures the container at `tokens` exists: adds `empty` there when `present` is false.
@@ -54,8 +57,10 @@ mod tests {
 
     #[test]
     fn keys_are_escaped() {
-        assert_eq!(pointer(&["metadata", "annotations", "respawn.dev/status"]).as_str(),
-                   "/metadata/annotations/respawn.dev~1status");
+        assert_eq!(
+            pointer(&["metadata", "annotations", "respawn.dev/status"]).as_str(),
+            "/metadata/annotations/respawn.dev~1status"
+        );
         assert_eq!(pointer(&["a~b"]).as_str(), "/a~0b");
     }
 
@@ -68,6 +73,9 @@ mod tests {
         b.ensure(&["metadata"], false, json!({}));
         b.add(&["metadata", "x/y"], json!("1"));
         json_patch::patch(&mut doc, &b.build()).unwrap();
-        assert_eq!(doc, json!({"spec": {"volumes": [{"name": "v"}, {"name": "w"}]}, "metadata": {"x/y": "1"}}));
+        assert_eq!(
+            doc,
+            json!({"spec": {"volumes": [{"name": "v"}, {"name": "w"}]}, "metadata": {"x/y": "1"}})
+        );
     }
 }

@@ -57,7 +57,14 @@ pub struct StatusOut {
 impl ResponseOut {
     /// Allowed, no patch.
     pub fn allow(uid: &str) -> Self {
-        ResponseOut { uid: uid.into(), allowed: true, status: None, patch: None, patch_type: None, warnings: vec![] }
+        ResponseOut {
+            uid: uid.into(),
+            allowed: true,
+            status: None,
+            patch: None,
+            patch_type: None,
+            warnings: vec![],
+        }
     }
 
     /// Allowed with a JSON patch (base64-encoded here).
@@ -72,14 +79,32 @@ impl ResponseOut {
 
     /// Denied by policy (403).
     pub fn deny(uid: &str, message: String) -> Self {
-        let status = StatusOut { code: 403, message, status: "Failure", reason: "Forbidden" };
-        ResponseOut { allowed: false, status: Some(status), ..Self::allow(uid) }
+        let status = StatusOut {
+            code: 403,
+            message,
+            status: "Failure",
+            reason: "Forbidden",
+        };
+        ResponseOut {
+            allowed: false,
+            status: Some(status),
+            ..Self::allow(uid)
+        }
     }
 
     /// The request could not be understood (400).
     pub fn invalid(uid: &str, message: String) -> Self {
-        let status = StatusOut { code: 400, message, status: "Failure", reason: "BadRequest" };
-        ResponseOut { allowed: false, status: Some(status), ..Self::allow(uid) }
+        let status = StatusOut {
+            code: 400,
+            message,
+            status: "Failure",
+            reason: "BadRequest",
+        };
+        ResponseOut {
+            allowed: false,
+            status: Some(status),
+            ..Self::allow(uid)
+        }
     }
 
     /// Adds warnings.
@@ -90,7 +115,11 @@ impl ResponseOut {
 
     /// Wraps the response in an AdmissionReview.
     pub fn into_review(self) -> ReviewOut {
-        ReviewOut { api_version: "admission.k8s.io/v1", kind: "AdmissionReview", response: self }
+        ReviewOut {
+            api_version: "admission.k8s.io/v1",
+            kind: "AdmissionReview",
+            response: self,
+        }
     }
 }
 
@@ -107,10 +136,15 @@ mod tests {
             value: json!({}),
         })]);
         let wire = serde_json::to_value(ResponseOut::patched("u1", &patch).into_review()).unwrap();
-        let b64 = wire["response"]["patch"].as_str().expect("patch must be a string");
+        let b64 = wire["response"]["patch"]
+            .as_str()
+            .expect("patch must be a string");
         let decoded = base64::engine::general_purpose::STANDARD.decode(b64).unwrap();
         let back: Value = serde_json::from_slice(&decoded).unwrap();
-        assert_eq!(back, json!([{"op": "add", "path": "/metadata/labels", "value": {}}]));
+        assert_eq!(
+            back,
+            json!([{"op": "add", "path": "/metadata/labels", "value": {}}])
+        );
         assert_eq!(wire["response"]["patchType"], "JSONPatch");
         assert_eq!(wire["apiVersion"], "admission.k8s.io/v1");
         assert_eq!(wire["kind"], "AdmissionReview");
@@ -125,7 +159,11 @@ mod tests {
             .with_patch(Patch(vec![]))
             .unwrap();
         let wire = serde_json::to_value(&resp).unwrap();
-        assert!(wire["patch"].is_array(), "kube-core now emits {:?}", wire["patch"]);
+        assert!(
+            wire["patch"].is_array(),
+            "kube-core now emits {:?}",
+            wire["patch"]
+        );
     }
 
     use serde_json::Value;

@@ -57,7 +57,13 @@ async fn readyz(State(s): State<OpsState>) -> impl IntoResponse {
 }
 
 async fn render_metrics(State(s): State<OpsState>) -> impl IntoResponse {
-    ([(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")], s.metrics.render())
+    (
+        [(
+            header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        s.metrics.render(),
+    )
 }
 
 /// Where to listen and what to serve.
@@ -85,31 +91,58 @@ pub struct Running {
 
 fn bind(addr: SocketAddr) -> Result<TcpListener, ServeError> {
     let l = TcpListener::bind(addr).map_err(|source| ServeError::Bind { addr, source })?;
-    l.set_nonblocking(true).map_err(|source| ServeError::Bind { addr, source })?;
+    l.set_nonblocking(true)
+        .map_err(|source| ServeError::Bind { addr, source })?;
     Ok(l)
 }
 
 /// Binds both addresses and starts serving; returns once both sockets listen.
-pub fn start(listen: Listen, resolver: Arc<ReloadingResolver>, state: Arc<AppState>) -> Result<Running, ServeError> {
+pub fn start(
+    listen: Listen,
+    resolver: Arc<ReloadingResolver>,
+    state: Arc<AppState>,
+) -> Result<Running, ServeError> {
     let admission_l = bind(listen.admission)?;
     let ops_l = bind(listen.ops)?;
-    let admission = admission_l.local_addr().map_err(|source| ServeError::Bind { addr: listen.admission, source })?;
-    let ops = ops_l.local_addr().map_err(|source| ServeError::Bind { addr: listen.ops, source })?;
+    let admission = admission_l.local_addr().map_err(|source| ServeError::Bind {
+        addr: listen.admission,
+        source,
+    })?;
+    let ops = ops_l.local_addr().map_err(|source| ServeError::Bind {
+        addr: listen.ops,
+        source,
+    })?;
     let rustls = RustlsConfig::from_config(Arc::new(tls::server_config(resolver)?));
     let handle = Handle::new();
     let app = admission_router(state.clone(), listen.max_body_bytes);
     let server = axum_server::from_tcp_rustls(admission_l, rustls)
-        .map_err(|source| ServeError::Bind { addr: admission, source })?
+        .map_err(|source| ServeError::Bind {
+            addr: admission,
+            source,
+        })?
         .handle(handle.clone());
     let admission_task = tokio::spawn(server.serve(app.into_make_service()));
     let ready = Arc::new(AtomicBool::new(true));
     let (ops_stop, stop_rx) = oneshot::channel::<()>();
     let ops_app = ops_router(state.metrics.clone(), ready.clone());
-    let ops_listener = tokio::net::TcpListener::from_std(ops_l).map_err(|source| ServeError::Bind { addr: ops, source })?;
+    let ops_listener =
+        tokio::net::TcpListener::from_std(ops_l).map_err(|source| ServeError::Bind { addr: ops, source })?;
     let ops_task = tokio::spawn(async move {
-        axum::serve(ops_listener, ops_app).with_graceful_shutdown(async { stop_rx.await.ok(); }).await
+        axum::serve(ops_listener, ops_app)
+            .with_graceful_shutdown(async {
+                stop_rx.await.ok();
+            })
+            .await
     });
-    Ok(Running { admission, ops, handle, ready, ops_stop, admission_task, ops_task })
+    Ok(Running {
+        admission,
+        ops,
+        handle,
+        ready,
+        ops_stop,
+        admission_task,
+        ops_task,
+    })
 }
 
 impl Running {
@@ -118,11 +151,23 @@ impl Running {
     pub async fn shutdown(self, grace: Duration) -> Result<(), ServeError> {
         self.ready.store(false, Ordering::Relaxed);
         self.handle.graceful_shutdown(Some(grace));
-        let admission = self.admission_task.await.unwrap_or_else(|e| Err(std::io::Error::other(e)));
+        let admission = self
+            .admission_task
+            .await
+            .unwrap_or_else(|e| Err(std::io::Error::other(e)));
         let _ = self.ops_stop.send(());
-        let ops = self.ops_task.await.unwrap_or_else(|e| Err(std::io::Error::other(e)));
-        admission.map_err(|source| ServeError::Io { what: "admission", source })?;
-        ops.map_err(|source| ServeError::Io { what: "operations", source })
+        let ops = self
+            .ops_task
+            .await
+            .unwrap_or_else(|e| Err(std::io::Error::other(e)));
+        admission.map_err(|source| ServeError::Io {
+            what: "admission",
+            source,
+        })?;
+        ops.map_err(|source| ServeError::Io {
+            what: "operations",
+            source,
+        })
     }
 
     /// Number of open admission connections.

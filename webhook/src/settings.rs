@@ -41,13 +41,29 @@ enum Check {
 /// (annotation, env var, check) for every supervisor setting.
 const SETTINGS: &[(&str, &str, Check)] = &[
     ("respawn.dev/watch", "RESPAWN_WATCH", Check::PathList),
-    ("respawn.dev/trigger-file", "RESPAWN_TRIGGER_FILE", Check::AbsPathOrNone),
+    (
+        "respawn.dev/trigger-file",
+        "RESPAWN_TRIGGER_FILE",
+        Check::AbsPathOrNone,
+    ),
     ("respawn.dev/stop-signal", "RESPAWN_STOP_SIGNAL", Check::Signal),
-    ("respawn.dev/stop-timeout", "RESPAWN_STOP_TIMEOUT", Check::Duration),
-    ("respawn.dev/on-exit", "RESPAWN_ON_EXIT", Check::OneOf(&["exit", "restart", "wait"])),
+    (
+        "respawn.dev/stop-timeout",
+        "RESPAWN_STOP_TIMEOUT",
+        Check::Duration,
+    ),
+    (
+        "respawn.dev/on-exit",
+        "RESPAWN_ON_EXIT",
+        Check::OneOf(&["exit", "restart", "wait"]),
+    ),
     ("respawn.dev/env-file", "RESPAWN_ENV_FILE", Check::AbsPath),
     ("respawn.dev/pre-start", "RESPAWN_PRE_START", Check::Command),
-    ("respawn.dev/log-format", "RESPAWN_LOG_FORMAT", Check::OneOf(&["inherit", "prefix", "json"])),
+    (
+        "respawn.dev/log-format",
+        "RESPAWN_LOG_FORMAT",
+        Check::OneOf(&["inherit", "prefix", "json"]),
+    ),
 ];
 
 /// Annotations the webhook reads or writes that are not supervisor settings.
@@ -69,33 +85,46 @@ pub struct PodSettings {
 /// Reads the `respawn.dev/*` annotations of a pod.
 pub fn parse(annotations: Option<&BTreeMap<String, String>>) -> PodSettings {
     let mut out = PodSettings::default();
-    let Some(annotations) = annotations else { return out };
+    let Some(annotations) = annotations else {
+        return out;
+    };
     for (key, env, check) in SETTINGS {
         if let Some(value) = annotations.get(*key) {
             match validate(value.trim(), *check) {
                 Ok(v) => out.env.push((env.to_string(), v)),
-                Err(why) => out.warnings.push(format!("respawn: ignoring annotation {key}={value:?}: {why}")),
+                Err(why) => out
+                    .warnings
+                    .push(format!("respawn: ignoring annotation {key}={value:?}: {why}")),
             }
         }
     }
     if let Some(list) = annotations.get(CONTAINERS) {
-        let names: Vec<String> =
-            list.split(',').map(str::trim).filter(|s| !s.is_empty()).map(String::from).collect();
+        let names: Vec<String> = list
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(String::from)
+            .collect();
         if names.is_empty() {
-            out.warnings.push(format!("respawn: annotation {CONTAINERS} is empty; no container wrapped"));
+            out.warnings.push(format!(
+                "respawn: annotation {CONTAINERS} is empty; no container wrapped"
+            ));
         }
         out.containers = Some(names);
     }
     if let Some(p) = annotations.get(ON_LOOKUP_FAILURE) {
         match p.trim().parse::<FailurePolicy>() {
             Ok(p) => out.on_lookup_failure = Some(p),
-            Err(why) => out.warnings.push(format!("respawn: ignoring annotation {ON_LOOKUP_FAILURE}: {why}")),
+            Err(why) => out
+                .warnings
+                .push(format!("respawn: ignoring annotation {ON_LOOKUP_FAILURE}: {why}")),
         }
     }
     for key in annotations.keys().filter(|k| k.starts_with(PREFIX)) {
         let known = SETTINGS.iter().any(|(k, _, _)| k == key) || OTHER_KNOWN.contains(&key.as_str());
         if !known {
-            out.warnings.push(format!("respawn: unknown annotation {key} ignored"));
+            out.warnings
+                .push(format!("respawn: unknown annotation {key} ignored"));
         }
     }
     out
@@ -135,7 +164,11 @@ fn signal(v: &str) -> Result<String, String> {
         "VTALRM", "PROF", "WINCH", "IO", "PWR", "SYS",
     ];
     if let Ok(n) = v.parse::<u8>() {
-        return if (1..=64).contains(&n) { Ok(n.to_string()) } else { Err("signal number out of range".into()) };
+        return if (1..=64).contains(&n) {
+            Ok(n.to_string())
+        } else {
+            Err("signal number out of range".into())
+        };
     }
     let upper = v.to_ascii_uppercase();
     let bare = upper.strip_prefix("SIG").unwrap_or(&upper);
@@ -151,7 +184,10 @@ mod tests {
     use super::*;
 
     fn ann(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     #[test]
@@ -201,7 +237,10 @@ mod tests {
 
     #[test]
     fn containers_and_policy() {
-        let a = ann(&[("respawn.dev/containers", " app, worker ,"), ("respawn.dev/on-lookup-failure", "deny")]);
+        let a = ann(&[
+            ("respawn.dev/containers", " app, worker ,"),
+            ("respawn.dev/on-lookup-failure", "deny"),
+        ]);
         let s = parse(Some(&a));
         assert_eq!(s.containers, Some(vec!["app".into(), "worker".into()]));
         assert_eq!(s.on_lookup_failure, Some(FailurePolicy::Deny));

@@ -21,7 +21,11 @@ impl StaticProvider {
     /// Adds an image with the given ENTRYPOINT and CMD.
     pub fn with(mut self, image: &str, entrypoint: Option<&[&str]>, cmd: Option<&[&str]>) -> Self {
         let own = |v: &[&str]| v.iter().map(|s| s.to_string()).collect();
-        let cfg = ImageConfig { entrypoint: entrypoint.map(own), cmd: cmd.map(own), ..Default::default() };
+        let cfg = ImageConfig {
+            entrypoint: entrypoint.map(own),
+            cmd: cmd.map(own),
+            ..Default::default()
+        };
         self.images.insert(image.to_string(), cfg);
         self
     }
@@ -45,9 +49,12 @@ impl ImageConfigProvider for StaticProvider {
         if let Some(d) = self.delay {
             tokio::time::sleep(d).await;
         }
-        self.images.get(&req.image).cloned().ok_or_else(|| LookupError::NotFound {
-            image: req.image.clone(),
-            reason: "not in the static provider's map".into(),
-        })
+        self.images
+            .get(&req.image)
+            .cloned()
+            .ok_or_else(|| LookupError::NotFound {
+                image: req.image.clone(),
+                reason: "not in the static provider's map".into(),
+            })
     }
 }

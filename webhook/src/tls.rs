@@ -23,7 +23,9 @@ use crate::error::TlsError;
 /// The ring crypto provider, installed process-wide once (rustls needs exactly one).
 pub fn provider() -> Arc<CryptoProvider> {
     let _ = rustls::crypto::ring::default_provider().install_default();
-    CryptoProvider::get_default().cloned().expect("a provider was just installed")
+    CryptoProvider::get_default()
+        .cloned()
+        .expect("a provider was just installed")
 }
 
 /// A cert resolver whose certificate can be replaced while the server runs.
@@ -35,7 +37,9 @@ pub struct ReloadingResolver {
 impl ReloadingResolver {
     /// Starts with `key`.
     pub fn new(key: CertifiedKey) -> Arc<Self> {
-        Arc::new(ReloadingResolver { current: RwLock::new(Arc::new(key)) })
+        Arc::new(ReloadingResolver {
+            current: RwLock::new(Arc::new(key)),
+        })
     }
 
     /// Serves `key` from the next handshake on.
@@ -63,8 +67,14 @@ pub fn server_config(resolver: Arc<ReloadingResolver>) -> Result<ServerConfig, T
 
 /// Reads a PEM chain (leaf first) and key, returning the key pair and the raw bytes read.
 pub fn load_files(cert: &Path, key: &Path) -> Result<(CertifiedKey, Vec<u8>), TlsError> {
-    let cert_pem = std::fs::read(cert).map_err(|source| TlsError::Read { path: cert.into(), source })?;
-    let key_pem = std::fs::read(key).map_err(|source| TlsError::Read { path: key.into(), source })?;
+    let cert_pem = std::fs::read(cert).map_err(|source| TlsError::Read {
+        path: cert.into(),
+        source,
+    })?;
+    let key_pem = std::fs::read(key).map_err(|source| TlsError::Read {
+        path: key.into(),
+        source,
+    })?;
     let certified = from_pem(&cert_pem, &key_pem).map_err(|e| e.about(cert))?;
     let mut both = cert_pem;
     both.extend_from_slice(&key_pem);
@@ -102,7 +112,8 @@ pub fn self_signed(extra_dns: &[String]) -> Result<SelfSigned, TlsError> {
     let ca_key = KeyPair::generate().map_err(gen_err)?;
     let mut ca = CertificateParams::new(Vec::<String>::new()).map_err(gen_err)?;
     ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    ca.distinguished_name.push(DnType::CommonName, "respawn-webhook self-signed CA");
+    ca.distinguished_name
+        .push(DnType::CommonName, "respawn-webhook self-signed CA");
     ca.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
     let ca_cert = ca.self_signed(&ca_key).map_err(gen_err)?;
     let issuer = Issuer::new(ca, ca_key);
@@ -110,15 +121,26 @@ pub fn self_signed(extra_dns: &[String]) -> Result<SelfSigned, TlsError> {
     sans.extend(extra_dns.iter().cloned());
     let leaf_key = KeyPair::generate().map_err(gen_err)?;
     let mut leaf = CertificateParams::new(sans).map_err(gen_err)?;
-    leaf.distinguished_name.push(DnType::CommonName, "respawn-webhook");
+    leaf.distinguished_name
+        .push(DnType::CommonName, "respawn-webhook");
     leaf.use_authority_key_identifier_extension = true;
     let leaf_cert = leaf.signed_by(&leaf_key, &issuer).map_err(gen_err)?;
-    Ok(SelfSigned { ca_pem: ca_cert.pem(), cert_pem: leaf_cert.pem(), key_pem: leaf_key.serialize_pem() })
+    Ok(SelfSigned {
+        ca_pem: ca_cert.pem(),
+        cert_pem: leaf_cert.pem(),
+        key_pem: leaf_key.serialize_pem(),
+    })
 }
 
 /// Polls `cert` and `key` every `interval` and swaps the served certificate when their content
 /// changes; a broken pair is reported and the old certificate kept. Runs until dropped.
-pub async fn watch_files(resolver: Arc<ReloadingResolver>, cert: PathBuf, key: PathBuf, initial: Vec<u8>, interval: Duration) {
+pub async fn watch_files(
+    resolver: Arc<ReloadingResolver>,
+    cert: PathBuf,
+    key: PathBuf,
+    initial: Vec<u8>,
+    interval: Duration,
+) {
     let mut last = initial;
     let mut tick = tokio::time::interval(interval);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);

@@ -12,7 +12,11 @@ use respawn_webhook::{config::FailurePolicy, config::Injection, static_provider:
 use serde_json::{Value, json};
 
 fn find<'a>(list: &'a Value, name: &str) -> &'a Value {
-    list.as_array().unwrap().iter().find(|c| c["name"] == name).unwrap_or_else(|| panic!("no {name} in {list}"))
+    list.as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == name)
+        .unwrap_or_else(|| panic!("no {name} in {list}"))
 }
 
 #[tokio::test]
@@ -26,28 +30,62 @@ async fn replicaset_pod_is_wrapped_with_image_entrypoint_and_pod_args() {
     let c = &pod["spec"]["containers"][0];
     assert_eq!(c["command"], json!(["/respawn/respawn"]));
     // ENTRYPOINT escaped, pod args verbatim, CMD dropped.
-    assert_eq!(strings(&c["args"]), ["--", "/docker-entrypoint.sh", "$$HOME/x", "--port=$(PORT)", "--greeting=$$HOME"]);
-    assert_eq!(c["volumeMounts"][1], json!({"name": "respawn", "mountPath": "/respawn", "readOnly": true}));
-    assert_eq!(c["env"], json!([{"name": "PORT", "value": "8080"}]), "no annotations, no RESPAWN_* env");
+    assert_eq!(
+        strings(&c["args"]),
+        [
+            "--",
+            "/docker-entrypoint.sh",
+            "$$HOME/x",
+            "--port=$(PORT)",
+            "--greeting=$$HOME"
+        ]
+    );
+    assert_eq!(
+        c["volumeMounts"][1],
+        json!({"name": "respawn", "mountPath": "/respawn", "readOnly": true})
+    );
+    assert_eq!(
+        c["env"],
+        json!([{"name": "PORT", "value": "8080"}]),
+        "no annotations, no RESPAWN_* env"
+    );
     let init = &pod["spec"]["initContainers"][0];
     assert_eq!(init["name"], "respawn-install");
     assert_eq!(init["image"], SUPERVISOR);
-    assert_eq!(init["volumeMounts"], json!([{"name": "respawn", "mountPath": "/respawn-vol"}]));
-    assert_eq!(pod["spec"]["volumes"][1], json!({"name": "respawn", "emptyDir": {"sizeLimit": "16Mi"}}));
+    assert_eq!(
+        init["volumeMounts"],
+        json!([{"name": "respawn", "mountPath": "/respawn-vol"}])
+    );
+    assert_eq!(
+        pod["spec"]["volumes"][1],
+        json!({"name": "respawn", "emptyDir": {"sizeLimit": "16Mi"}})
+    );
     let ann = &pod["metadata"]["annotations"];
     assert_eq!(ann["respawn.dev/status"], "injected");
     let orig: Value = serde_json::from_str(ann["respawn.dev/original-argv"].as_str().unwrap()).unwrap();
     assert_eq!(orig["web"]["command"], Value::Null);
-    assert_eq!(orig["web"]["args"], json!(["--port=$(PORT)", "--greeting=$$HOME"]));
-    assert_eq!(orig["web"]["entrypoint"], json!(["/docker-entrypoint.sh", "$HOME/x"]));
+    assert_eq!(
+        orig["web"]["args"],
+        json!(["--port=$(PORT)", "--greeting=$$HOME"])
+    );
+    assert_eq!(
+        orig["web"]["entrypoint"],
+        json!(["/docker-entrypoint.sh", "$HOME/x"])
+    );
     // Untouched: generateName, ownerReferences, no name invented.
     assert_eq!(pod["metadata"]["generateName"], "web-7d9f8b6c5d-");
     assert!(pod["metadata"].get("name").is_none());
-    assert_eq!(pod["metadata"]["ownerReferences"], input["request"]["object"]["metadata"]["ownerReferences"]);
+    assert_eq!(
+        pod["metadata"]["ownerReferences"],
+        input["request"]["object"]["metadata"]["ownerReferences"]
+    );
     serde_json::from_value::<Pod>(pod).expect("the patched object is a valid Pod");
     let reqs = provider.requests();
     assert_eq!(reqs.len(), 1);
-    assert_eq!((reqs[0].namespace.as_str(), reqs[0].service_account.as_str()), ("dev", "default"));
+    assert_eq!(
+        (reqs[0].namespace.as_str(), reqs[0].service_account.as_str()),
+        ("dev", "default")
+    );
 }
 
 #[tokio::test]
@@ -55,21 +93,28 @@ async fn patch_touches_only_what_changes() {
     let input = fixture_json("replicaset-pod.json");
     let resp = review(state(Arc::new(images())), fixture("replicaset-pod.json")).await;
     let patch = patch_of(&resp).unwrap();
-    let paths: Vec<String> = patch.0.iter().map(|op| match op {
-        json_patch::PatchOperation::Add(a) => a.path.to_string(),
-        other => panic!("only add operations expected, got {other:?}"),
-    }).collect();
-    assert_eq!(paths, [
-        "/spec/volumes/-",
-        "/spec/initContainers",
-        "/spec/initContainers/0",
-        "/spec/containers/0/command",
-        "/spec/containers/0/args",
-        "/spec/containers/0/volumeMounts/-",
-        "/metadata/annotations",
-        "/metadata/annotations/respawn.dev~1status",
-        "/metadata/annotations/respawn.dev~1original-argv",
-    ]);
+    let paths: Vec<String> = patch
+        .0
+        .iter()
+        .map(|op| match op {
+            json_patch::PatchOperation::Add(a) => a.path.to_string(),
+            other => panic!("only add operations expected, got {other:?}"),
+        })
+        .collect();
+    assert_eq!(
+        paths,
+        [
+            "/spec/volumes/-",
+            "/spec/initContainers",
+            "/spec/initContainers/0",
+            "/spec/containers/0/command",
+            "/spec/containers/0/args",
+            "/spec/containers/0/volumeMounts/-",
+            "/metadata/annotations",
+            "/metadata/annotations/respawn.dev~1status",
+            "/metadata/annotations/respawn.dev~1original-argv",
+        ]
+    );
     // Everything outside those paths is identical.
     let mut pod = patched(&input, &resp);
     let orig = &input["request"]["object"];
@@ -92,21 +137,46 @@ async fn init_containers_volumes_and_name_collisions() {
     assert!(provider.requests().is_empty());
     let pod = patched(&input, &resp);
     let spec = &pod["spec"];
-    let inits: Vec<&str> = spec["initContainers"].as_array().unwrap().iter().map(|c| c["name"].as_str().unwrap()).collect();
-    assert_eq!(inits, ["respawn-install-1", "migrate", "log-shipper"], "ours first, renamed");
+    let inits: Vec<&str> = spec["initContainers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        inits,
+        ["respawn-install-1", "migrate", "log-shipper"],
+        "ours first, renamed"
+    );
     assert_eq!(spec["initContainers"][0]["volumeMounts"][0]["name"], "respawn-2");
-    assert_eq!(find(&spec["volumes"], "respawn-2")["emptyDir"], json!({"sizeLimit": "16Mi"}));
-    assert_eq!(find(&spec["volumes"], "respawn")["emptyDir"], json!({}), "user volume untouched");
+    assert_eq!(
+        find(&spec["volumes"], "respawn-2")["emptyDir"],
+        json!({"sizeLimit": "16Mi"})
+    );
+    assert_eq!(
+        find(&spec["volumes"], "respawn")["emptyDir"],
+        json!({}),
+        "user volume untouched"
+    );
     let api = find(&spec["containers"], "api");
     assert_eq!(strings(&api["args"]), ["--", "/bin/api", "serve"]);
-    assert_eq!(api["volumeMounts"][1], json!({"name": "respawn", "mountPath": "/data"}));
+    assert_eq!(
+        api["volumeMounts"][1],
+        json!({"name": "respawn", "mountPath": "/data"})
+    );
     assert_eq!(api["volumeMounts"][2]["name"], "respawn-2");
     assert_eq!(api["env"], json!([{"name": "RESPAWN_WATCH", "value": "/app"}]));
     let helper = find(&spec["containers"], "respawn-install");
     assert_eq!(strings(&helper["args"]), ["--", "/helper"]);
     // Native sidecar and regular init container untouched.
-    assert_eq!(spec["initContainers"][2], input["request"]["object"]["spec"]["initContainers"][1]);
-    assert_eq!(spec["initContainers"][1], input["request"]["object"]["spec"]["initContainers"][0]);
+    assert_eq!(
+        spec["initContainers"][2],
+        input["request"]["object"]["spec"]["initContainers"][1]
+    );
+    assert_eq!(
+        spec["initContainers"][1],
+        input["request"]["object"]["spec"]["initContainers"][0]
+    );
     serde_json::from_value::<Pod>(pod).unwrap();
 }
 
@@ -115,30 +185,82 @@ async fn multi_container_annotations_select_and_configure() {
     let input = fixture_json("multi-container.json");
     let provider = Recording::new(images());
     let resp = review(state(provider.clone()), fixture("multi-container.json")).await;
-    assert_eq!(provider.requests().len(), 1, "app and worker share one image: one lookup");
+    assert_eq!(
+        provider.requests().len(),
+        1,
+        "app and worker share one image: one lookup"
+    );
     let pod = patched(&input, &resp);
     let cs = &pod["spec"]["containers"];
     let app = find(cs, "app");
-    assert_eq!(strings(&app["args"]), ["--", "/bin/sh", "-c", "exec app --home=$$HOME"]);
-    let env: Vec<(String, String)> = app["env"].as_array().unwrap().iter()
-        .map(|e| (e["name"].as_str().unwrap().into(), e["value"].as_str().unwrap().into())).collect();
-    let want = [("RESPAWN_WATCH", "/app,/etc/app"), ("RESPAWN_TRIGGER_FILE", "/tmp/.restart-proc"),
-        ("RESPAWN_STOP_SIGNAL", "SIGINT"), ("RESPAWN_STOP_TIMEOUT", "30s"), ("RESPAWN_ON_EXIT", "wait"),
-        ("RESPAWN_ENV_FILE", "/config/.env"), ("RESPAWN_PRE_START", "/app/bin/setup --fast"), ("RESPAWN_LOG_FORMAT", "prefix")];
+    assert_eq!(
+        strings(&app["args"]),
+        ["--", "/bin/sh", "-c", "exec app --home=$$HOME"]
+    );
+    let env: Vec<(String, String)> = app["env"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["name"].as_str().unwrap().into(),
+                e["value"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
+    let want = [
+        ("RESPAWN_WATCH", "/app,/etc/app"),
+        ("RESPAWN_TRIGGER_FILE", "/tmp/.restart-proc"),
+        ("RESPAWN_STOP_SIGNAL", "SIGINT"),
+        ("RESPAWN_STOP_TIMEOUT", "30s"),
+        ("RESPAWN_ON_EXIT", "wait"),
+        ("RESPAWN_ENV_FILE", "/config/.env"),
+        ("RESPAWN_PRE_START", "/app/bin/setup --fast"),
+        ("RESPAWN_LOG_FORMAT", "prefix"),
+    ];
     assert_eq!(env, want.map(|(a, b)| (a.to_string(), b.to_string())));
     let worker = find(cs, "worker");
-    assert_eq!(strings(&worker["args"]), ["--", "worker", "--queue=$(QUEUE)"], "no ENTRYPOINT: pod args alone");
+    assert_eq!(
+        strings(&worker["args"]),
+        ["--", "worker", "--queue=$(QUEUE)"],
+        "no ENTRYPOINT: pod args alone"
+    );
     let worker_env = worker["env"].as_array().unwrap();
-    assert_eq!(worker_env.iter().filter(|e| e["name"] == "RESPAWN_ON_EXIT").count(), 1, "user value kept");
+    assert_eq!(
+        worker_env
+            .iter()
+            .filter(|e| e["name"] == "RESPAWN_ON_EXIT")
+            .count(),
+        1,
+        "user value kept"
+    );
     assert_eq!(worker_env.len(), 2 + 7);
     let proxy = find(cs, "proxy");
-    assert_eq!(proxy, find(&input["request"]["object"]["spec"]["containers"], "proxy"), "not chosen");
+    assert_eq!(
+        proxy,
+        find(&input["request"]["object"]["spec"]["containers"], "proxy"),
+        "not chosen"
+    );
     let warnings = strings(&resp["warnings"]).join("\n");
-    for needle in ["\"ghost\"", "\"migrate\"", "init container", "respawn.dev/bogus", "already sets RESPAWN_ON_EXIT"] {
+    for needle in [
+        "\"ghost\"",
+        "\"migrate\"",
+        "init container",
+        "respawn.dev/bogus",
+        "already sets RESPAWN_ON_EXIT",
+    ] {
         assert!(warnings.contains(needle), "{needle} not in {warnings}");
     }
-    let orig: Value = serde_json::from_str(pod["metadata"]["annotations"]["respawn.dev/original-argv"].as_str().unwrap()).unwrap();
-    assert_eq!(orig.as_object().unwrap().keys().collect::<Vec<_>>(), ["app", "worker"]);
+    let orig: Value = serde_json::from_str(
+        pod["metadata"]["annotations"]["respawn.dev/original-argv"]
+            .as_str()
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        orig.as_object().unwrap().keys().collect::<Vec<_>>(),
+        ["app", "worker"]
+    );
 }
 
 #[tokio::test]
@@ -149,7 +271,10 @@ async fn pss_restricted_pod_lookup_carries_credentials_and_platform() {
     let req = &provider.requests()[0];
     assert_eq!(req.pull_secrets, ["regcred"]);
     assert_eq!(req.service_account, "builder");
-    assert_eq!((req.platform.os.as_str(), req.platform.architecture.as_str()), ("linux", "arm64"));
+    assert_eq!(
+        (req.platform.os.as_str(), req.platform.architecture.as_str()),
+        ("linux", "arm64")
+    );
     let pod: Pod = serde_json::from_value(patched(&input, &resp)).unwrap();
     let spec = pod.spec.unwrap();
     let init = &spec.init_containers.unwrap()[0];
@@ -157,9 +282,20 @@ async fn pss_restricted_pod_lookup_carries_credentials_and_platform() {
     assert_eq!(sc.run_as_non_root, Some(true));
     assert_eq!(sc.allow_privilege_escalation, Some(false));
     assert_eq!(sc.read_only_root_filesystem, Some(true));
-    assert_eq!(sc.capabilities.as_ref().unwrap().drop, Some(vec!["ALL".to_string()]));
+    assert_eq!(
+        sc.capabilities.as_ref().unwrap().drop,
+        Some(vec!["ALL".to_string()])
+    );
     assert_eq!(sc.seccomp_profile.as_ref().unwrap().type_, "RuntimeDefault");
-    assert!(init.resources.as_ref().unwrap().limits.as_ref().unwrap().contains_key("memory"));
+    assert!(
+        init.resources
+            .as_ref()
+            .unwrap()
+            .limits
+            .as_ref()
+            .unwrap()
+            .contains_key("memory")
+    );
     assert_eq!(spec.containers[0].args.as_ref().unwrap(), &["--", "/secure"]);
 }
 
@@ -176,7 +312,12 @@ async fn pods_left_alone_are_allowed_without_a_patch() {
         assert_eq!(resp["allowed"], true, "{name}");
         assert!(resp.get("patch").is_none(), "{name}: {resp}");
         let metrics = st.metrics.render();
-        assert!(metrics.contains(&format!("respawn_webhook_pods_skipped_total{{reason=\"{reason}\"}} 1")), "{name}: {metrics}");
+        assert!(
+            metrics.contains(&format!(
+                "respawn_webhook_pods_skipped_total{{reason=\"{reason}\"}} 1"
+            )),
+            "{name}: {metrics}"
+        );
     }
 }
 
@@ -195,10 +336,19 @@ async fn lookup_failure_allow_admits_unchanged_with_a_warning() {
     assert_eq!(resp["allowed"], true);
     assert!(resp.get("patch").is_none());
     let w = strings(&resp["warnings"]).join("\n");
-    assert!(w.contains("\"web\"") && w.contains("registry.local/missing:1") && w.contains("not found"), "{w}");
+    assert!(
+        w.contains("\"web\"") && w.contains("registry.local/missing:1") && w.contains("not found"),
+        "{w}"
+    );
     let m = st.metrics.render();
-    assert!(m.contains("respawn_webhook_image_lookups_total{outcome=\"not_found\"} 1"), "{m}");
-    assert!(m.contains("respawn_webhook_pods_skipped_total{reason=\"lookup_failed\"} 1"), "{m}");
+    assert!(
+        m.contains("respawn_webhook_image_lookups_total{outcome=\"not_found\"} 1"),
+        "{m}"
+    );
+    assert!(
+        m.contains("respawn_webhook_pods_skipped_total{reason=\"lookup_failed\"} 1"),
+        "{m}"
+    );
 }
 
 #[tokio::test]
@@ -210,8 +360,15 @@ async fn lookup_failure_deny_names_container_image_and_cause() {
     assert_eq!(resp["allowed"], false);
     assert_eq!(resp["status"]["code"], 403);
     let msg = resp["status"]["message"].as_str().unwrap();
-    assert!(msg.contains("\"web\"") && msg.contains("registry.local/missing:1") && msg.contains("not found"), "{msg}");
-    assert!(st.metrics.render().contains("respawn_webhook_pods_denied_total 1"));
+    assert!(
+        msg.contains("\"web\"") && msg.contains("registry.local/missing:1") && msg.contains("not found"),
+        "{msg}"
+    );
+    assert!(
+        st.metrics
+            .render()
+            .contains("respawn_webhook_pods_denied_total 1")
+    );
 }
 
 #[tokio::test]
@@ -234,16 +391,73 @@ async fn unreadable_requests_get_an_invalid_review_never_a_5xx() {
     let resp = review(state(Arc::new(images())), fixture("pod-kind-bad-object.json")).await;
     assert_eq!(resp["uid"], input["request"]["uid"]);
     assert_eq!(resp["allowed"], false);
-    assert!(resp["status"]["message"].as_str().unwrap().contains("not a valid Pod"));
+    assert!(
+        resp["status"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("not a valid Pod")
+    );
 }
 
 #[tokio::test]
 async fn wrong_path_method_and_oversized_bodies() {
     let st = state(Arc::new(images()));
-    let (s, _) = call(router(st.clone()), "POST", "/validate", fixture("replicaset-pod.json")).await;
+    let (s, _) = call(
+        router(st.clone()),
+        "POST",
+        "/validate",
+        fixture("replicaset-pod.json"),
+    )
+    .await;
     assert_eq!(s, StatusCode::NOT_FOUND);
     let (s, _) = call(router(st.clone()), "GET", "/mutate", vec![]).await;
     assert_eq!(s, StatusCode::METHOD_NOT_ALLOWED);
     let (s, _) = call(router(st), "POST", "/mutate", vec![b' '; 2 * 1024 * 1024]).await;
     assert_eq!(s, StatusCode::PAYLOAD_TOO_LARGE);
+}
+
+/// Answers only once `n` lookups are in flight at the same time: sequential lookups would
+/// never get there and run into the budget.
+struct Rendezvous {
+    barrier: tokio::sync::Barrier,
+    inner: StaticProvider,
+}
+
+#[async_trait::async_trait]
+impl respawn_webhook::image::ImageConfigProvider for Rendezvous {
+    async fn image_config(
+        &self,
+        req: &respawn_webhook::image::LookupRequest,
+    ) -> Result<respawn_webhook::image::ImageConfig, respawn_webhook::image::LookupError> {
+        self.barrier.wait().await;
+        self.inner.image_config(req).await
+    }
+}
+
+#[tokio::test]
+async fn lookups_of_a_pod_run_in_parallel() {
+    let mut input = fixture_json("multi-container.json");
+    input["request"]["object"]["spec"]["containers"][1]["image"] = json!("registry.local/web:1.0");
+    let provider = Arc::new(Rendezvous {
+        barrier: tokio::sync::Barrier::new(2),
+        inner: images(),
+    });
+    let resp = review(state(provider), serde_json::to_vec(&input).unwrap()).await;
+    assert!(resp["patch"].is_string(), "both lookups answered: {resp}");
+}
+
+#[tokio::test]
+async fn lookup_budget_is_capped_by_the_apiserver_timeout() {
+    let st = state(Arc::new(images().with_delay(std::time::Duration::from_secs(60))));
+    let (status, json) = call(
+        router(st),
+        "POST",
+        "/mutate?timeout=1s",
+        fixture("replicaset-pod.json"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let w = strings(&json["response"]["warnings"]).join("\n");
+    assert!(w.contains("did not finish within 750 ms"), "{w}");
+    assert!(json["response"].get("patch").is_none());
 }

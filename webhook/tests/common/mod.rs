@@ -26,7 +26,9 @@ use tower::ServiceExt;
 pub const SUPERVISOR: &str = "registry.local/respawn-supervisor:0.1.0";
 
 pub fn fixture(name: &str) -> Vec<u8> {
-    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name);
+    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name);
     std::fs::read(&p).unwrap_or_else(|e| panic!("fixture {}: {e}", p.display()))
 }
 
@@ -37,9 +39,21 @@ pub fn fixture_json(name: &str) -> Value {
 /// The images the fixtures use.
 pub fn images() -> StaticProvider {
     StaticProvider::new()
-        .with("registry.local/web:1.0", Some(&["/docker-entrypoint.sh", "$HOME/x"]), Some(&["nginx"]))
-        .with("registry.local/app:3", None, Some(&["/bin/sh", "-c", "exec app --home=$HOME"]))
-        .with(&format!("registry.local/private/secure@sha256:{}", "ab".repeat(32)), Some(&["/secure"]), None)
+        .with(
+            "registry.local/web:1.0",
+            Some(&["/docker-entrypoint.sh", "$HOME/x"]),
+            Some(&["nginx"]),
+        )
+        .with(
+            "registry.local/app:3",
+            None,
+            Some(&["/bin/sh", "-c", "exec app --home=$HOME"]),
+        )
+        .with(
+            &format!("registry.local/private/secure@sha256:{}", "ab".repeat(32)),
+            Some(&["/secure"]),
+            None,
+        )
 }
 
 /// Wraps a provider and records every request.
@@ -50,7 +64,10 @@ pub struct Recording<P> {
 
 impl<P> Recording<P> {
     pub fn new(inner: P) -> Arc<Self> {
-        Arc::new(Recording { inner, seen: Mutex::new(Vec::new()) })
+        Arc::new(Recording {
+            inner,
+            seen: Mutex::new(Vec::new()),
+        })
     }
     pub fn requests(&self) -> Vec<LookupRequest> {
         self.seen.lock().unwrap().clone()
@@ -93,7 +110,8 @@ pub async fn call(router: Router, method: &str, uri: &str, body: Vec<u8>) -> (St
     let resp = router.oneshot(req).await.unwrap();
     let status = resp.status();
     let bytes = resp.into_body().collect().await.unwrap().to_bytes();
-    let json = serde_json::from_slice(&bytes).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()));
+    let json = serde_json::from_slice(&bytes)
+        .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()));
     (status, json)
 }
 
@@ -110,7 +128,9 @@ pub async fn review(state: Arc<AppState>, body: Vec<u8>) -> Value {
 pub fn patch_of(response: &Value) -> Option<json_patch::Patch> {
     let b64 = response.get("patch")?.as_str().expect("patch is a base64 string");
     assert_eq!(response["patchType"], "JSONPatch");
-    let bytes = base64::engine::general_purpose::STANDARD.decode(b64).expect("valid base64");
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(b64)
+        .expect("valid base64");
     Some(serde_json::from_slice(&bytes).expect("patch is a JSON patch"))
 }
 
@@ -123,5 +143,9 @@ pub fn patched(review_in: &Value, response: &Value) -> Value {
 }
 
 pub fn strings(v: &Value) -> Vec<String> {
-    v.as_array().unwrap_or_else(|| panic!("not an array: {v}")).iter().map(|s| s.as_str().unwrap().to_string()).collect()
+    v.as_array()
+        .unwrap_or_else(|| panic!("not an array: {v}"))
+        .iter()
+        .map(|s| s.as_str().unwrap().to_string())
+        .collect()
 }

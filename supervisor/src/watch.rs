@@ -2,8 +2,9 @@
 //! a restart, with inotify and a polling fallback.
 //!
 //! Timing (see `docs/live-restart.md` for the reasons):
-//! - A burst of changes fires once, [`DEFAULT_DEBOUNCE`] (20 ms) after its last event — under
-//!   watchexec's 50 ms, while the events of one `tar`/`kubectl cp` extract arrive microseconds apart.
+//! - A burst of changes fires once, [`DEFAULT_DEBOUNCE`] (15 ms) after its last event — well under
+//!   watchexec's 50 ms, while the events of one editor save or one `tar`/`kubectl cp` extract
+//!   arrive microseconds apart.
 //! - A burst that created, deleted or renamed more than [`BULK_ENTRIES`] entries is a bulk copy;
 //!   its quiet period is at least [`BULK_QUIET`] (100 ms), so a stalled stream still restarts once.
 //! - Settle-aware: a file that was modified and not yet closed (`IN_MODIFY` without
@@ -40,9 +41,9 @@ use poll::Poller;
 use tree::Tree;
 
 /// Quiet period after the last event of a burst.
-pub const DEFAULT_DEBOUNCE: Duration = Duration::from_millis(20);
+pub const DEFAULT_DEBOUNCE: Duration = Duration::from_millis(15);
 /// Entries created/deleted/renamed in one burst above which it counts as a bulk copy.
-pub const BULK_ENTRIES: usize = 16;
+pub const BULK_ENTRIES: usize = 4;
 /// Minimum quiet period of a bulk copy.
 pub const BULK_QUIET: Duration = Duration::from_millis(100);
 /// How long a file modified but not closed may hold a restart back after its last write.

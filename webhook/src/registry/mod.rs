@@ -21,7 +21,7 @@ pub use cache::{Cache, CacheKey, Ttls};
 pub use credentials::{CredentialError, CredentialSource, KubeCredentials};
 pub use fetch::{FetchSettings, Fetcher};
 pub use keyring::{Credential, DOCKER_CFG, DOCKER_CONFIG_JSON, Keyring};
-pub use metrics::RegistryMetrics;
+pub use metrics::{CacheLabel, OutcomeLabel, RegistryMetrics};
 pub use platform::display as platform_string;
 pub use provider::{RegistryProvider, parse_reference};
 

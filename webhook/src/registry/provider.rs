@@ -28,7 +28,11 @@ pub fn parse_reference(image: &str) -> Result<Reference, LookupError> {
     if image.trim() != image || image.is_empty() {
         return Err(invalid("empty or surrounded by whitespace".into()));
     }
-    Reference::try_from(image).map_err(|e| invalid(e.to_string()))
+    let reference = Reference::try_from(image).map_err(|e| invalid(e.to_string()))?;
+    if reference.repository().chars().any(|c| c.is_ascii_uppercase()) {
+        return Err(invalid("repository name must be lowercase".into()));
+    }
+    Ok(reference)
 }
 
 impl RegistryProvider {

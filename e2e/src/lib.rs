@@ -1,1 +1,18 @@
-//! Shared harness for the end-to-end suite: the local stack and temporary namespaces.
+//! Shared harness for the end-to-end suite: the local stack (etcd, kube-apiserver,
+//! kube-controller-manager, registries, respawn-webhook), temporary namespaces that dump pod state
+//! and the webhook log on failure, pod builders and assertions, and a tiny second mutating webhook
+//! for reinvocation and patch-encoding tests. See `docs/e2e.md`.
+
+pub mod pods;
+pub mod stack;
+pub mod temp_ns;
+pub mod testhook;
+pub mod webhooks;
+
+pub use stack::Stack;
+pub use temp_ns::{TempNs, with_ns};
+
+/// The opt-in/opt-out label.
+pub const INJECT_LABEL: &str = "respawn.dev/inject";
+/// The annotation the webhook sets on injected pods.
+pub const STATUS_ANNOTATION: &str = "respawn.dev/status";

@@ -43,9 +43,13 @@ GO
   echo ")"
 } > tools.go
 GOFLAGS=-mod=mod go mod tidy >&2
+# Stamp the version (`--version`, /version) the way the Kubernetes release build does.
+v=k8s.io/component-base/version
+major="${KUBE_VERSION#v}"; major="${major%%.*}"; minor_n="${KUBE_VERSION#v*.}"; minor_n="${minor_n%%.*}"
+version_flags="-X $v.gitVersion=$KUBE_VERSION -X $v.gitMajor=$major -X $v.gitMinor=$minor_n -X $v.gitTreeState=clean"
 for c in "${missing[@]}"; do
   echo "building $c $KUBE_VERSION (first time; cached afterwards)" >&2
-  CGO_ENABLED=0 go build -trimpath -ldflags="-s -w" -o "$OUT/$c.tmp" "k8s.io/kubernetes/cmd/$c" >&2
+  CGO_ENABLED=0 go build -trimpath -ldflags="-s -w $version_flags" -o "$OUT/$c.tmp" "k8s.io/kubernetes/cmd/$c" >&2
   mv "$OUT/$c.tmp" "$OUT/$c"
 done
 echo "$OUT"

@@ -1,0 +1,94 @@
+//! The local stack as seen from a test: brought up once per test binary with
+//! `e2e/stack/stack.sh up` (idempotent, so `e2e/run.sh` and several test binaries share one stack),
+//! then read from `$RESPAWN_STACK_DIR/stack.env`.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+
+use anyhow::{Context, Result, bail};
+use kube::config::{KubeConfigOptions, Kubeconfig};
+
+/// Ports, paths and credentials of the running stack.
+#[derive(Debug, Clone)]
+pub struct Stack {
+    /// The state directory (`$RESPAWN_STACK_DIR`).
+    pub dir: PathBuf,
+    /// Everything `stack.env` exports.
+    pub env: HashMap<String, String>,
+}
+
+static STACK: OnceLock<Result<Stack, String>> = OnceLock::new();
+
+/// The repository root (the e2e crate's parent directory).
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("e2e/ has a parent").to_path_buf()
+}
+
+impl Stack {
+    /// The stack, started on first use. Panics with the script's output when it cannot start:
+    /// every e2e test needs it, and none may pass without it.
+    pub fn get() -> &'static Stack {
+        match STACK.get_or_init(|| Stack::up().map_err(|e| format!("{e:#}"))) {
+            Ok(stack) => stack,
+            Err(e) => panic!("the e2e stack is not available: {e}"),
+        }
+    }
+
+    fn up() -> Result<Stack> {
+        let script = repo_root().join("e2e/stack/stack.sh");
+        let out = Command::new(&script).arg("up").output().with_context(|| format!("running {}", script.display()))?;
+        if !out.status.success() {
+            bail!("{} up failed ({}):\n{}", script.display(), out.status, String::from_utf8_lossy(&out.stderr));
+        }
+        let env_file = PathBuf::from(String::from_utf8(out.stdout)?.trim());
+        Stack::load(&env_file)
+    }
+
+    /// Reads a `stack.env` file (`export NAME='value'` lines).
+    pub fn load(env_file: &Path) -> Result<Stack> {
+        let text = std::fs::read_to_string(env_file).with_context(|| format!("reading {}", env_file.display()))?;
+        let env: HashMap<String, String> = text
+            .lines()
+            .filter_map(|l| l.strip_prefix("export "))
+            .filter_map(|l| l.split_once('='))
+            .map(|(k, v)| (k.to_string(), v.trim_matches('\'').to_string()))
+            .collect();
+        let dir = env_file.parent().context("stack.env has no parent")?.to_path_buf();
+        Ok(Stack { dir, env })
+    }
+
+    /// A value from `stack.env`; fails with a clear message when the stack did not set it.
+    pub fn var(&self, name: &str) -> Result<&str> {
+        self.env
+            .get(name)
+            .map(String::as_str)
+            .with_context(|| format!("{name} is not set in {}/stack.env: that part of the stack is not up", self.dir.display()))
+    }
+
+    /// A client for the stack's kube-apiserver, as the admin user. Make one per test: a client is
+    /// tied to the tokio runtime it was created on.
+    pub async fn client(&self) -> Result<kube::Client> {
+        let kubeconfig = Kubeconfig::read_from(self.var("KUBECONFIG")?)?;
+        let config = kube::Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default()).await?;
+        Ok(kube::Client::try_from(config)?)
+    }
+
+    /// `host:port` of the open registry holding the test images.
+    pub fn registry(&self) -> Result<String> {
+        Ok(format!("127.0.0.1:{}", self.var("REGISTRY_PORT")?))
+    }
+
+    /// The last `lines` lines of a component's log (`respawn-webhook`, `kube-apiserver`, ...).
+    pub fn log_tail(&self, component: &str, lines: usize) -> String {
+        let path = self.dir.join("logs").join(format!("{component}.log"));
+        match std::fs::read_to_string(&path) {
+            Ok(text) => {
+                let all: Vec<&str> = text.lines().collect();
+                all[all.len().saturating_sub(lines)..].join("\n")
+            }
+            Err(e) => format!("(cannot read {}: {e})", path.display()),
+        }
+    }
+}

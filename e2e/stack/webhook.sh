@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Starts/stops respawn-webhook on the host: 127.0.0.1 (free port), self-signed certificate whose CA
+# it writes to $RESPAWN_STACK_DIR/pki/webhook-ca.crt, the stack's kubeconfig (to read pull secrets),
+# plain HTTP to the local registry. Binary: $RESPAWN_WEBHOOK_BIN, else target/release/respawn-webhook.
+# Usage: webhook.sh up|down
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+CA="$STACK_PKI/webhook-ca.crt"
+
+webhook_ready() {
+  # Any HTTP answer over TLS verified against the written CA means the server is up.
+  [ -s "$CA" ] && curl -sS -o /dev/null --cacert "$CA" "https://127.0.0.1:$(env_get WEBHOOK_PORT)/healthz"
+}
+
+case "${1:-}" in
+  up)
+    if alive respawn-webhook && webhook_ready; then exit 0; fi
+    stop_bg respawn-webhook
+    bin="${RESPAWN_WEBHOOK_BIN:-$STACK_REPO/target/release/respawn-webhook}"
+    [ -x "$bin" ] || die "$bin missing: run make webhook"
+    kubeconfig="$(env_get KUBECONFIG)"; [ -n "$kubeconfig" ] || die "kube-apiserver is not up"
+    port="$(free_port)"; env_set WEBHOOK_PORT "$port"
+    args=(--listen "127.0.0.1:$port" --write-ca "$CA" --lookup-budget "${RESPAWN_E2E_LOOKUP_BUDGET:-5s}")
+    reg="$(env_get REGISTRY_PORT)"; [ -z "$reg" ] || args+=(--insecure-registry "127.0.0.1:$reg")
+    reg="$(env_get AUTH_REGISTRY_PORT)"; [ -z "$reg" ] || args+=(--insecure-registry "127.0.0.1:$reg")
+    [ -z "${RESPAWN_SUPERVISOR_IMAGE:-}" ] || args+=(--supervisor-image "$RESPAWN_SUPERVISOR_IMAGE")
+    rm -f "$CA"
+    KUBECONFIG="$kubeconfig" RUST_LOG="${RUST_LOG:-info}" start_bg respawn-webhook "$bin" "${args[@]}"
+    if ! wait_for respawn-webhook 30 webhook_ready; then tail_log respawn-webhook; die "respawn-webhook did not start"; fi
+    env_set WEBHOOK_CA "$CA"
+    log "respawn-webhook ready on https://127.0.0.1:$port"
+    ;;
+  down)
+    stop_bg respawn-webhook
+    ;;
+  *) die "usage: webhook.sh up|down" ;;
+esac

@@ -22,8 +22,11 @@ set -euo pipefail
 die() { echo "test-images.sh: error: $*" >&2; exit 1; }
 [ $# -ge 1 ] || die "usage: test-images.sh REGISTRY_HOSTPORT [--creds USER:PASS]"
 reg="$1"; shift
-creds=()
-if [ "${1:-}" = "--creds" ]; then [ -n "${2:-}" ] || die "--creds needs USER:PASS"; creds=(--creds "$2"); fi
+creds=() skopeo_creds=() curl_auth=()
+if [ "${1:-}" = "--creds" ]; then
+  [ -n "${2:-}" ] || die "--creds needs USER:PASS"
+  creds=(--creds "$2") skopeo_creds=(--dest-creds "$2") curl_auth=(-u "$2")
+fi
 for tool in buildah skopeo curl jq; do command -v "$tool" >/dev/null || die "$tool not installed (make deps)"; done
 busybox=/bin/busybox
 file -L "$busybox" 2>/dev/null | grep -q 'statically linked' || die "$busybox is not busybox-static (apt-get install busybox-static)"
@@ -67,7 +70,7 @@ build dollar amd64 --workingdir /tmp --user 65534 \
 
 dest() { echo "docker://$reg/respawn-test/$1:v1"; }
 push() { # LOCAL NAME FORMAT
-  skopeo copy --quiet --dest-tls-verify=false "${creds[@]}" --format "$3" \
+  skopeo copy --quiet --dest-tls-verify=false "${skopeo_creds[@]}" --format "$3" \
     "containers-storage:$local_prefix/$1:v1" "$(dest "$2")" >/dev/null
 }
 push_list() { # NAME FORMAT LOCAL:ARCH...
@@ -90,8 +93,6 @@ push_list arm-only oci both-arm64:arm64
 
 # attested: the index plus an attestation entry (platform unknown/unknown, as BuildKit writes),
 # pointing at a manifest that exists in the same repository.
-curl_auth=()
-[ ${#creds[@]} -eq 2 ] && curl_auth=(-u "${creds[1]}")
 accept='application/vnd.oci.image.index.v1+json'
 push_list attested oci both-amd64:amd64 both-arm64:arm64
 index="$(curl -sf "${curl_auth[@]}" -H "Accept: $accept" "http://$reg/v2/respawn-test/attested/manifests/v1")" \

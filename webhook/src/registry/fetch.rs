@@ -4,7 +4,8 @@
 //! cross from one credential scope to another.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use oci_client::client::{Certificate, CertificateEncoding, ClientConfig, ClientProtocol};
@@ -26,6 +27,7 @@ const ACCEPT: &[&str] = &[
 /// Config blobs are small; anything bigger is not an image config.
 const MAX_CONFIG_BYTES: i64 = 4 << 20;
 const MAX_CLIENTS: usize = 1024;
+const SPARES: usize = 4;
 
 /// Connection settings shared by every client.
 #[derive(Debug, Clone, Default)]
@@ -36,10 +38,31 @@ pub struct FetchSettings {
     pub ca_certs: Vec<Vec<u8>>,
 }
 
-/// Fetches image configs; holds one `oci_client::Client` per (registry, credential).
+/// Fetches image configs; holds one `oci_client::Client` per (registry, credential), and a
+/// few spare clients built ahead of time.
 pub struct Fetcher {
     settings: FetchSettings,
     clients: Mutex<HashMap<(String, Option<Credential>), Client>>,
+    spares: Arc<Mutex<Vec<Client>>>,
+    refilling: Arc<AtomicBool>,
+}
+
+/// A client with no stored auth and no tokens.
+fn build(settings: &FetchSettings) -> Result<Client, OciDistributionError> {
+    let config = ClientConfig {
+        protocol: ClientProtocol::HttpsExcept(settings.insecure.clone()),
+        extra_root_certificates: settings
+            .ca_certs
+            .iter()
+            .map(|pem| Certificate { encoding: CertificateEncoding::Pem, data: pem.clone() })
+            .collect(),
+        platform_resolver: None,
+        connect_timeout: Some(Duration::from_secs(5)),
+        read_timeout: Some(Duration::from_secs(10)),
+        user_agent: concat!("respawn-webhook/", env!("CARGO_PKG_VERSION")),
+        ..ClientConfig::default()
+    };
+    Client::try_from(config)
 }
 
 #[derive(serde::Deserialize)]
@@ -71,37 +94,57 @@ struct RuntimeConfig {
 }
 
 impl Fetcher {
-    /// A fetcher with these connection settings.
-    pub fn new(settings: FetchSettings) -> Self {
-        Fetcher { settings, clients: Mutex::default() }
+    /// A fetcher with these connection settings; fails when they do not make a client
+    /// (e.g. an unreadable CA certificate).
+    pub fn new(settings: FetchSettings) -> Result<Self, String> {
+        let first = build(&settings).map_err(|e| chain(&e))?;
+        Ok(Fetcher {
+            settings,
+            clients: Mutex::default(),
+            spares: Arc::new(Mutex::new(vec![first])),
+            refilling: Arc::new(AtomicBool::new(false)),
+        })
     }
 
-    fn client(&self, registry: &str, cred: Option<&Credential>) -> Client {
+    /// The client of (registry, credential): reused, or a spare from the pool (building a
+    /// client loads the trust roots, far too slow for the admission path).
+    fn client(&self, image: &str, registry: &str, cred: Option<&Credential>) -> Result<Client, LookupError> {
         let key = (registry.to_string(), cred.cloned());
         let mut clients = self.clients.lock().expect("client map poisoned");
         if let Some(c) = clients.get(&key) {
-            return c.clone();
+            return Ok(c.clone());
         }
         if clients.len() >= MAX_CLIENTS {
             clients.clear();
         }
-        let config = ClientConfig {
-            protocol: ClientProtocol::HttpsExcept(self.settings.insecure.clone()),
-            extra_root_certificates: self
-                .settings
-                .ca_certs
-                .iter()
-                .map(|pem| Certificate { encoding: CertificateEncoding::Pem, data: pem.clone() })
-                .collect(),
-            platform_resolver: None,
-            connect_timeout: Some(Duration::from_secs(5)),
-            read_timeout: Some(Duration::from_secs(10)),
-            user_agent: concat!("respawn-webhook/", env!("CARGO_PKG_VERSION")),
-            ..ClientConfig::default()
+        let spare = self.spares.lock().expect("spare pool poisoned").pop();
+        let client = match spare {
+            Some(c) => c,
+            None => build(&self.settings).map_err(|e| map_error(image, e))?,
         };
-        let client = Client::new(config);
         clients.insert(key, client.clone());
-        client
+        drop(clients);
+        self.refill();
+        Ok(client)
+    }
+
+    /// Tops the spare pool up in the background (no-op outside a Tokio runtime).
+    pub fn refill(&self) {
+        let Ok(rt) = tokio::runtime::Handle::try_current() else { return };
+        if self.refilling.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        let (spares, settings, flag) =
+            (Arc::clone(&self.spares), self.settings.clone(), Arc::clone(&self.refilling));
+        rt.spawn_blocking(move || {
+            while spares.lock().expect("spare pool poisoned").len() < SPARES {
+                match build(&settings) {
+                    Ok(c) => spares.lock().expect("spare pool poisoned").push(c),
+                    Err(_) => break,
+                }
+            }
+            flag.store(false, Ordering::SeqCst);
+        });
     }
 
     /// Tries each credential in order (anonymous when there are none), as the kubelet does;
@@ -133,7 +176,7 @@ impl Fetcher {
         cred: Option<&Credential>,
         wanted: &Platform,
     ) -> Result<ImageConfig, LookupError> {
-        let client = self.client(reference.resolve_registry(), cred);
+        let client = self.client(image, reference.resolve_registry(), cred)?;
         let auth = match cred {
             Some(c) => RegistryAuth::Basic(c.username.clone(), c.password.clone()),
             None => RegistryAuth::Anonymous,

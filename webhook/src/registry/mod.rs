@@ -167,7 +167,7 @@ pub async fn provider(
         Arc::new(KubeCredentials::new(client, Duration::from_secs(opts.credential_ttl))) as Arc<dyn CredentialSource>
     });
     let provider = RegistryProvider::new(
-        Fetcher::new(opts.fetch_settings()?),
+        Fetcher::new(opts.fetch_settings()?).map_err(|e| anyhow::anyhow!("registry client: {e}"))?,
         opts.ttls(),
         opts.cache_capacity,
         credentials,

@@ -46,6 +46,7 @@ impl RegistryProvider {
         global_secret: Option<(String, String)>,
         metrics: RegistryMetrics,
     ) -> Self {
+        fetcher.refill();
         RegistryProvider {
             credentials,
             global_secret,

@@ -150,7 +150,7 @@ pub fn provider_with(
     let _ = rustls::crypto::ring::default_provider().install_default();
     let metrics = RegistryMetrics::new();
     let p = RegistryProvider::new(
-        Fetcher::new(opts.fetch_settings().unwrap()),
+        Fetcher::new(opts.fetch_settings().unwrap()).unwrap(),
         opts.ttls(),
         opts.cache_capacity,
         creds,

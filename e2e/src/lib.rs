@@ -3,6 +3,7 @@
 //! and the webhook log on failure, pod builders and assertions, and a tiny second mutating webhook
 //! for reinvocation and patch-encoding tests. See `docs/e2e.md`.
 
+pub mod admit;
 pub mod pods;
 pub mod stack;
 pub mod temp_ns;

@@ -80,6 +80,29 @@ impl Stack {
         Ok(format!("127.0.0.1:{}", self.var("REGISTRY_PORT")?))
     }
 
+    /// A test image pushed by `e2e/stack/test-images.sh`: `127.0.0.1:PORT/respawn-test/NAME:v1`.
+    pub fn test_image(&self, name: &str) -> Result<String> {
+        Ok(format!("{}/respawn-test/{name}:v1", self.registry()?))
+    }
+
+    /// The value of one sample of respawn-webhook's `/metrics`, e.g.
+    /// `respawn_webhook_pods_skipped_total{reason="already_injected"}` (0 when absent).
+    pub fn webhook_metric(&self, sample: &str) -> Result<f64> {
+        use std::io::{Read, Write};
+        let addr = format!("127.0.0.1:{}", self.var("WEBHOOK_METRICS_PORT")?);
+        let mut stream = std::net::TcpStream::connect(&addr).with_context(|| format!("connecting to {addr}"))?;
+        stream.set_read_timeout(Some(std::time::Duration::from_secs(5)))?;
+        write!(stream, "GET /metrics HTTP/1.0\r\nHost: {addr}\r\n\r\n")?;
+        let mut text = String::new();
+        stream.read_to_string(&mut text)?;
+        let value = text
+            .lines()
+            .find_map(|l| l.strip_prefix(sample).and_then(|rest| rest.strip_prefix(' ')))
+            .map(|v| v.trim().parse::<f64>())
+            .transpose()?;
+        Ok(value.unwrap_or(0.0))
+    }
+
     /// The last `lines` lines of a component's log (`respawn-webhook`, `kube-apiserver`, ...).
     pub fn log_tail(&self, component: &str, lines: usize) -> String {
         let path = self.dir.join("logs").join(format!("{component}.log"));

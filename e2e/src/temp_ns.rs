@@ -106,6 +106,16 @@ impl TempNs {
             .with_context(|| format!("creating pod {name} in {}", self.name))
     }
 
+    /// Creates `pod` keeping the raw answer: status code, stored pod or `Status`, warnings.
+    pub async fn admit(&self, pod: &Pod) -> Result<crate::admit::Admission> {
+        crate::admit::create_pod(&self.client, &self.name, pod, false).await
+    }
+
+    /// Like [`TempNs::admit`] with `dryRun=All`: the whole admission chain runs, nothing is stored.
+    pub async fn admit_dry_run(&self, pod: &Pod) -> Result<crate::admit::Admission> {
+        crate::admit::create_pod(&self.client, &self.name, pod, true).await
+    }
+
     /// Prints every pod of the namespace as JSON and the tail of the webhook log.
     pub async fn dump(&self, stack: &Stack) {
         eprintln!("===== e2e failure in namespace {} =====", self.name);

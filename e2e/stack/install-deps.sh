@@ -7,7 +7,7 @@ export RESPAWN_CACHE="${RESPAWN_CACHE:-$HOME/.cache/respawn}"
 
 # Debian packages. Add new ones here (one list, installed in one apt call).
 APT_PACKAGES=(podman buildah runc skopeo uidmap etcd-server docker-registry apache2-utils
-  tini catatonit dumb-init entr hyperfine musl-tools busybox-static jq curl openssl python3-yaml)
+  tini catatonit dumb-init entr hyperfine musl-tools busybox-static jq curl openssl python3-yaml iproute2)
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
@@ -39,6 +39,6 @@ fi
 rustup target list --installed | grep -q x86_64-unknown-linux-musl || rustup target add x86_64-unknown-linux-musl
 
 # Go-built tools (cached): kube-apiserver, helm.
-"$here/build-kube.sh" kube-apiserver >/dev/null
+"$here/build-kube.sh" kube-apiserver kube-controller-manager >/dev/null
 if [ -x "$here/build-helm.sh" ]; then "$here/build-helm.sh" >/dev/null; fi
 echo "install-deps: ok" >&2

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Starts/stops respawn-webhook on the host: 127.0.0.1 (free port), self-signed certificate whose CA
-# it writes to $RESPAWN_STACK_DIR/pki/webhook-ca.crt, the stack's kubeconfig (to read pull secrets),
+# it writes to $RESPAWN_STACK_DIR/pki/webhook-ca.crt, /healthz /readyz /metrics on a second plain-HTTP
+# port (WEBHOOK_METRICS_PORT), the stack's kubeconfig (to read pull secrets),
 # plain HTTP to the local registry. Binary: $RESPAWN_WEBHOOK_BIN, else target/release/respawn-webhook.
 # Usage: webhook.sh up|down
 set -euo pipefail
@@ -8,8 +9,9 @@ source "$(dirname "$0")/lib.sh"
 CA="$STACK_PKI/webhook-ca.crt"
 
 webhook_ready() {
-  # Any HTTP answer over TLS verified against the written CA means the server is up.
-  [ -s "$CA" ] && curl -sS -o /dev/null --cacert "$CA" "https://127.0.0.1:$(env_get WEBHOOK_PORT)/healthz"
+  # Ready on the plain-HTTP ops port, and any HTTP answer over TLS verified against the written CA.
+  curl -fsS "http://127.0.0.1:$(env_get WEBHOOK_METRICS_PORT)/readyz" &&
+    [ -s "$CA" ] && curl -sS -o /dev/null --cacert "$CA" "https://127.0.0.1:$(env_get WEBHOOK_PORT)/mutate"
 }
 
 case "${1:-}" in
@@ -20,12 +22,13 @@ case "${1:-}" in
     [ -x "$bin" ] || die "$bin missing: run make webhook"
     kubeconfig="$(env_get KUBECONFIG)"; [ -n "$kubeconfig" ] || die "kube-apiserver is not up"
     port="$(free_port)"; env_set WEBHOOK_PORT "$port"
-    args=(--listen "127.0.0.1:$port" --write-ca "$CA" --lookup-budget "${RESPAWN_E2E_LOOKUP_BUDGET:-5s}")
+    mport="$(free_port)"; env_set WEBHOOK_METRICS_PORT "$mport"
+    args=(--listen "127.0.0.1:$port" --metrics-listen "127.0.0.1:$mport" --write-ca "$CA" --lookup-budget "${RESPAWN_E2E_LOOKUP_BUDGET:-5s}")
     reg="$(env_get REGISTRY_PORT)"; [ -z "$reg" ] || args+=(--insecure-registry "127.0.0.1:$reg")
     reg="$(env_get AUTH_REGISTRY_PORT)"; [ -z "$reg" ] || args+=(--insecure-registry "127.0.0.1:$reg")
     [ -z "${RESPAWN_SUPERVISOR_IMAGE:-}" ] || args+=(--supervisor-image "$RESPAWN_SUPERVISOR_IMAGE")
     rm -f "$CA"
-    KUBECONFIG="$kubeconfig" RUST_LOG="${RUST_LOG:-info}" start_bg respawn-webhook "$bin" "${args[@]}"
+    KUBECONFIG="$kubeconfig" RESPAWN_WEBHOOK_LOG="${RESPAWN_WEBHOOK_LOG:-info,respawn_webhook=debug}" start_bg respawn-webhook "$bin" "${args[@]}"
     if ! wait_for respawn-webhook 30 webhook_ready; then tail_log respawn-webhook; die "respawn-webhook did not start"; fi
     env_set WEBHOOK_CA "$CA"
     log "respawn-webhook ready on https://127.0.0.1:$port"

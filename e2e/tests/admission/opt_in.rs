@@ -1,0 +1,70 @@
+//! Who gets injected: namespace label, pod label, pod opt-out, unlabelled pods, system namespaces.
+
+use anyhow::Result;
+use k8s_openapi::api::core::v1::{Namespace, Pod};
+use kube::Api;
+use kube::api::{DeleteParams, Patch, PatchParams};
+use respawn_e2e::pods::{self, OPT_IN, OPT_OUT, assert_injected, assert_untouched};
+use respawn_e2e::{INJECT_LABEL, Stack, with_ns};
+
+const CMD: &[&str] = &["/bin/busybox", "sleep"];
+const ARGS: &[&str] = &["3600"];
+
+#[tokio::test]
+async fn namespace_label_opts_every_pod_in() -> Result<()> {
+    with_ns("ns-opt-in", &[OPT_IN], |ns| async move {
+        let pod = pods::pod("app", &[], &crate::image("oci")?, Some(CMD), Some(ARGS));
+        let stored = ns.create_pod(&pod).await?;
+        assert_injected(&stored, "app", &["/bin/busybox", "sleep", "3600"])?;
+        // What the apiserver returned is what it stored.
+        let read = ns.pods().get("app").await?;
+        assert_injected(&read, "app", &["/bin/busybox", "sleep", "3600"])
+    })
+    .await
+}
+
+#[tokio::test]
+async fn pod_label_opts_one_pod_in() -> Result<()> {
+    with_ns("pod-opt-in", &[], |ns| async move {
+        let pod = pods::pod("app", &[OPT_IN], &crate::image("oci")?, Some(CMD), Some(ARGS));
+        assert_injected(&ns.create_pod(&pod).await?, "app", &["/bin/busybox", "sleep", "3600"])
+    })
+    .await
+}
+
+#[tokio::test]
+async fn pod_label_opts_out_of_an_enabled_namespace() -> Result<()> {
+    with_ns("pod-opt-out", &[OPT_IN], |ns| async move {
+        let pod = pods::pod("app", &[OPT_OUT], &crate::image("oci")?, Some(CMD), Some(ARGS));
+        assert_untouched(&ns.create_pod(&pod).await?, "app", Some(CMD), Some(ARGS))
+    })
+    .await
+}
+
+#[tokio::test]
+async fn unlabelled_pod_in_unlabelled_namespace_is_untouched() -> Result<()> {
+    with_ns("unlabelled", &[], |ns| async move {
+        let pod = pods::pod("app", &[], &crate::image("oci")?, Some(CMD), Some(ARGS));
+        assert_untouched(&ns.create_pod(&pod).await?, "app", Some(CMD), Some(ARGS))
+    })
+    .await
+}
+
+/// kube-system opted in by label (the e2e webhook configuration deliberately does not exclude
+/// system namespaces by selector), so the apiserver does send the pod: the webhook itself must
+/// leave it alone.
+#[tokio::test]
+async fn kube_system_is_untouched_even_when_labelled() -> Result<()> {
+    let client = Stack::get().client().await?;
+    let namespaces: Api<Namespace> = Api::all(client.clone());
+    let label = serde_json::json!({"metadata": {"labels": {INJECT_LABEL: "enabled"}}});
+    namespaces.patch("kube-system", &PatchParams::default(), &Patch::Merge(&label)).await?;
+    let name = format!("e2e-system-{}", respawn_e2e::temp_ns::unique_suffix());
+    let pod = pods::pod(&name, &[OPT_IN], &crate::image("oci")?, Some(CMD), Some(ARGS));
+    let api: Api<Pod> = Api::namespaced(client.clone(), "kube-system");
+    let created = api.create(&Default::default(), &pod).await;
+    let _ = api.delete(&name, &DeleteParams::default()).await;
+    let unlabel = serde_json::json!({"metadata": {"labels": {INJECT_LABEL: null}}});
+    namespaces.patch("kube-system", &PatchParams::default(), &Patch::Merge(&unlabel)).await?;
+    assert_untouched(&created?, "app", Some(CMD), Some(ARGS))
+}

@@ -3,7 +3,12 @@
 //! Every supervisor option has a long flag and an environment variable; the flag wins.
 //! The option table below is also the source of `--help`.
 
+pub use crate::logs::LogFormat;
 use crate::signals;
+use text::OPTS;
+pub use text::{help, parse_duration, split_words};
+
+mod text;
 use std::ffi::OsString;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -29,17 +34,6 @@ pub enum OnExit {
     Restart,
     /// Stay up; the next restart trigger starts it again.
     Wait,
-}
-
-/// How the child's stdout/stderr reach ours.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum LogFormat {
-    /// The child writes straight to our descriptors (zero copy).
-    Inherit,
-    /// Each line prefixed with generation and stream.
-    Prefix,
-    /// Each line as a JSON object.
-    Json,
 }
 
 /// The supervisor's settings.
@@ -77,100 +71,6 @@ pub struct Config {
     pub control_socket: Option<String>,
 }
 
-struct Opt {
-    long: &'static str,
-    env: &'static str,
-    arg: &'static str,
-    help: &'static str,
-}
-
-const OPTS: &[Opt] = &[
-    Opt {
-        long: "stop-signal",
-        env: "RESPAWN_STOP_SIGNAL",
-        arg: "SIGNAL",
-        help: "signal that asks the child to stop [default: TERM]",
-    },
-    Opt {
-        long: "stop-timeout",
-        env: "RESPAWN_STOP_TIMEOUT",
-        arg: "DURATION",
-        help: "grace before SIGKILL of the whole tree [default: 10s]",
-    },
-    Opt {
-        long: "on-exit",
-        env: "RESPAWN_ON_EXIT",
-        arg: "exit|restart|wait",
-        help: "when the child exits by itself: exit with its code, restart it with backoff, or wait for a trigger [default: exit]",
-    },
-    Opt {
-        long: "backoff-min",
-        env: "RESPAWN_BACKOFF_MIN",
-        arg: "DURATION",
-        help: "first delay of --on-exit restart, doubled per crash [default: 100ms]",
-    },
-    Opt {
-        long: "backoff-max",
-        env: "RESPAWN_BACKOFF_MAX",
-        arg: "DURATION",
-        help: "longest delay; a run this long resets the backoff [default: 10s]",
-    },
-    Opt {
-        long: "env-file",
-        env: "RESPAWN_ENV_FILE",
-        arg: "PATH|none",
-        help: "dotenv file reloaded before every start, if present [default: /tmp/.env]",
-    },
-    Opt {
-        long: "pre-start",
-        env: "RESPAWN_PRE_START",
-        arg: "CMD",
-        help: "command run before every start, exec form (words, quotes allowed; no shell); repeatable (env: one per line)",
-    },
-    Opt {
-        long: "wait-for",
-        env: "RESPAWN_WAIT_FOR",
-        arg: "SIGNAL",
-        help: "do not start until this signal arrives (e.g. USR1, to attach a debugger)",
-    },
-    Opt {
-        long: "log-format",
-        env: "RESPAWN_LOG_FORMAT",
-        arg: "inherit|prefix|json",
-        help: "child output: inherited as is, or framed per line with generation and stream [default: inherit]",
-    },
-    Opt {
-        long: "trigger-file",
-        env: "RESPAWN_TRIGGER_FILE",
-        arg: "PATH|none",
-        help: "restart when this file is written or touched (Tilt restart_process) [default: /tmp/.restart-proc]",
-    },
-    Opt {
-        long: "watch",
-        env: "RESPAWN_WATCH",
-        arg: "PATH",
-        help: "restart when files under PATH change; repeatable (env: comma-separated)",
-    },
-    Opt {
-        long: "ignore",
-        env: "RESPAWN_IGNORE",
-        arg: "GLOB",
-        help: "ignore matching changes under --watch; repeatable (env: comma-separated)",
-    },
-    Opt {
-        long: "debounce",
-        env: "RESPAWN_DEBOUNCE",
-        arg: "DURATION",
-        help: "quiet period that turns a burst of changes into one restart [default: 20ms]",
-    },
-    Opt {
-        long: "control-socket",
-        env: "RESPAWN_CONTROL_SOCKET",
-        arg: "@NAME|PATH|none",
-        help: "socket for `respawn restart`/`status` [default: abstract, named after the mount namespace]",
-    },
-];
-
 /// A usage error: the message names the problem; exit code 2.
 #[derive(Debug)]
 pub struct UsageError(pub String);
@@ -185,11 +85,7 @@ pub fn parse(args: Vec<OsString>, env: &[(OsString, OsString)]) -> Result<Invoca
     match first {
         "install" => return parse_install(&args[1..]),
         "restart" | "status" => {
-            let word = if first == "restart" {
-                "restart"
-            } else {
-                "status"
-            };
+            let word = if first == "restart" { "restart" } else { "status" };
             let mut vals = Vec::new();
             let rest = collect_opts(&args[1..], &mut vals)?;
             if let Some(extra) = rest.first() {
@@ -291,9 +187,9 @@ fn collect_opts(
                 Some(v) => v,
                 None => {
                     i += 1;
-                    let v = args.get(i).ok_or_else(|| {
-                        usage(format!("option '--{name}' needs a value ({})", opt.arg))
-                    })?;
+                    let v = args
+                        .get(i)
+                        .ok_or_else(|| usage(format!("option '--{name}' needs a value ({})", opt.arg)))?;
                     v.to_string_lossy().into_owned()
                 }
             };
@@ -311,9 +207,7 @@ fn collect_opts(
 fn parse_install(args: &[OsString]) -> Result<Invocation, UsageError> {
     match args {
         [h] if h == "--help" || h == "-h" => Ok(Invocation::Print(help())),
-        [dest] if !dest.to_string_lossy().starts_with('-') => {
-            Ok(Invocation::Install(PathBuf::from(dest)))
-        }
+        [dest] if !dest.to_string_lossy().starts_with('-') => Ok(Invocation::Install(PathBuf::from(dest))),
         [] => Err(usage("install: missing DEST (usage: respawn install DEST)")),
         _ => Err(usage(
             "install: expected exactly one argument, DEST (usage: respawn install DEST)",
@@ -337,7 +231,7 @@ impl Config {
             trigger_file: Some(PathBuf::from("/tmp/.restart-proc")),
             watch: Vec::new(),
             ignore: Vec::new(),
-            debounce: Duration::from_millis(20),
+            debounce: crate::watch::DEFAULT_DEBOUNCE,
             control_socket: Some(String::new()),
         }
     }
@@ -356,28 +250,23 @@ impl Config {
         let none_or = |v: &str| (v != "none" && !v.is_empty()).then(|| PathBuf::from(v));
         match name {
             "stop-signal" => {
-                self.stop_signal =
-                    signals::parse(v).ok_or_else(|| bad("not a signal name or number"))?
+                self.stop_signal = signals::parse(v).ok_or_else(|| bad("not a signal name or number"))?
             }
             "wait-for" => {
-                self.wait_for =
-                    Some(signals::parse(v).ok_or_else(|| bad("not a signal name or number"))?)
+                self.wait_for = Some(signals::parse(v).ok_or_else(|| bad("not a signal name or number"))?)
             }
             "stop-timeout" => {
                 self.stop_timeout =
                     parse_duration(v).ok_or_else(|| bad("expected a duration like 10s or 500ms"))?
             }
             "backoff-min" => {
-                self.backoff_min =
-                    parse_duration(v).ok_or_else(|| bad("expected a duration like 100ms"))?
+                self.backoff_min = parse_duration(v).ok_or_else(|| bad("expected a duration like 100ms"))?
             }
             "backoff-max" => {
-                self.backoff_max =
-                    parse_duration(v).ok_or_else(|| bad("expected a duration like 10s"))?
+                self.backoff_max = parse_duration(v).ok_or_else(|| bad("expected a duration like 10s"))?
             }
             "debounce" => {
-                self.debounce =
-                    parse_duration(v).ok_or_else(|| bad("expected a duration like 20ms"))?
+                self.debounce = parse_duration(v).ok_or_else(|| bad("expected a duration like 15ms"))?
             }
             "on-exit" => {
                 self.on_exit = match v {
@@ -388,12 +277,7 @@ impl Config {
                 }
             }
             "log-format" => {
-                self.log_format = match v {
-                    "inherit" => LogFormat::Inherit,
-                    "prefix" => LogFormat::Prefix,
-                    "json" => LogFormat::Json,
-                    _ => return Err(bad("expected inherit, prefix or json")),
-                }
+                self.log_format = v.parse().map_err(|_| bad("expected inherit, prefix or json"))?
             }
             "env-file" => self.env_file = none_or(v),
             "trigger-file" => self.trigger_file = none_or(v),
@@ -414,93 +298,5 @@ impl Config {
     }
 }
 
-/// Parses `10s`, `500ms`, `1m30s`, `1.5s`, `2h`, or a bare number of seconds.
-pub fn parse_duration(text: &str) -> Option<Duration> {
-    let t = text.trim();
-    if let Ok(secs) = t.parse::<f64>() {
-        return (secs >= 0.0 && secs.is_finite()).then(|| Duration::from_secs_f64(secs));
-    }
-    let mut total = Duration::ZERO;
-    let mut rest = t;
-    while !rest.is_empty() {
-        let num_end = rest.find(|c: char| !(c.is_ascii_digit() || c == '.'))?;
-        let num: f64 = rest[..num_end].parse().ok()?;
-        let unit_end = rest[num_end..]
-            .find(|c: char| c.is_ascii_digit())
-            .map_or(rest.len(), |i| num_end + i);
-        let scale = match &rest[num_end..unit_end] {
-            "ms" => 0.001,
-            "us" | "µs" => 0.000_001,
-            "s" => 1.0,
-            "m" => 60.0,
-            "h" => 3600.0,
-            _ => return None,
-        };
-        total += Duration::from_secs_f64(num * scale);
-        rest = &rest[unit_end..];
-    }
-    (!t.is_empty()).then_some(total)
-}
-
-/// Splits a command line into words: whitespace separates, '…' is literal, "…" and \ escape.
-pub fn split_words(s: &str) -> Option<Vec<String>> {
-    let mut words = Vec::new();
-    let mut cur: Option<String> = None;
-    let mut chars = s.chars();
-    while let Some(c) = chars.next() {
-        match c {
-            c if c.is_whitespace() => words.extend(cur.take()),
-            '\'' => loop {
-                match chars.next()? {
-                    '\'' => break,
-                    ch => cur.get_or_insert_with(String::new).push(ch),
-                }
-            },
-            '"' => {
-                let w = cur.get_or_insert_with(String::new);
-                loop {
-                    match chars.next()? {
-                        '"' => break,
-                        '\\' => w.push(chars.next()?),
-                        ch => w.push(ch),
-                    }
-                }
-            }
-            '\\' => cur.get_or_insert_with(String::new).push(chars.next()?),
-            ch => cur.get_or_insert_with(String::new).push(ch),
-        }
-    }
-    words.extend(cur);
-    Some(words)
-}
-
-/// The `--help` text, generated from the option table.
-pub fn help() -> String {
-    let mut s = String::from(concat!(
-        "respawn ",
-        env!("CARGO_PKG_VERSION"),
-        ": a tiny PID 1 that supervises and restarts a process in place\n\n",
-        "Usage:\n  respawn [OPTIONS] -- CMD [ARGS...]   run CMD; forward signals, reap zombies, keep its exit code\n",
-        "  respawn install DEST                copy this executable to DEST (mode 0755, atomically)\n",
-        "  respawn restart                     restart the supervised command; prints the new pid\n",
-        "  respawn status                      print pid, generation, restarts, last exit, uptime\n\n",
-        "Restart triggers: SIGHUP, the trigger file, --watch, `respawn restart`.\n",
-        "SIGTERM/SIGINT stop the child (stop signal, then SIGKILL after the stop timeout) and exit\n",
-        "with its code (128+N when killed by signal N). Other signals go to the child's process group.\n\n",
-        "Options (each also from the environment variable shown; flags win):\n",
-    ));
-    for o in OPTS {
-        s.push_str(&format!(
-            "  --{} {}\n      {}\n      env: {}\n",
-            o.long, o.arg, o.help, o.env
-        ));
-    }
-    s.push_str("  -h, --help       print this help\n  -V, --version    print the version\n\n");
-    s.push_str("DURATION: 10s, 500ms, 1m30s or plain seconds. SIGNAL: TERM, SIGTERM or 15.\n");
-    s.push_str("Exit codes: the child's; 2 usage error; 126 command not executable; 127 command not found.\n");
-    s
-}
-
 #[cfg(test)]
-#[path = "args_tests.rs"]
 mod tests;

@@ -128,9 +128,7 @@ impl Command {
         let why = match (errno, &self.searched_path) {
             (libc::ENOENT, Some(path)) => format!("command not found in PATH ({path})"),
             (libc::EACCES, _) => "permission denied (is it executable?)".to_string(),
-            (libc::ENOEXEC, _) => {
-                "exec format error (not a binary; a script needs a #! line)".to_string()
-            }
+            (libc::ENOEXEC, _) => "exec format error (not a binary; a script needs a #! line)".to_string(),
             _ => sys::strerror(errno).to_lowercase(),
         };
         (format!("cannot run `{}`: {why}", self.program), code)

@@ -133,7 +133,8 @@ impl Server {
 /// Sends the reply and closes the connection.
 pub fn reply(mut conn: UnixStream, ok: bool, text: &str) {
     let _ = conn.set_nonblocking(false);
-    let _ = conn.write_all(format!("{} {text}\n", if ok { "ok" } else { "error" }).as_bytes());
+    let nl = if text.ends_with('\n') { "" } else { "\n" };
+    let _ = conn.write_all(format!("{} {text}{nl}", if ok { "ok" } else { "error" }).as_bytes());
 }
 
 fn peer_allowed(s: &UnixStream) -> bool {
@@ -188,9 +189,7 @@ pub fn client(word: &str, spec: Option<&str>) -> i32 {
             1
         }
         _ => {
-            crate::warn(&format!(
-                "unexpected answer from the supervisor: {answer:?}"
-            ));
+            crate::warn(&format!("unexpected answer from the supervisor: {answer:?}"));
             1
         }
     }

@@ -8,24 +8,17 @@ use std::path::{Path, PathBuf};
 
 /// Copies the running executable to `dest`. The error message is ready for the user.
 pub fn install(dest: &Path) -> Result<(), String> {
-    let src =
-        own_executable().map_err(|e| format!("install: cannot open our own executable: {e}"))?;
+    let src = own_executable().map_err(|e| format!("install: cannot open our own executable: {e}"))?;
     let dir = match dest.parent() {
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
         _ => PathBuf::from("."),
     };
     match fs::metadata(&dir) {
         Err(e) if e.kind() == io::ErrorKind::NotFound => {
-            return Err(format!(
-                "install: directory {} does not exist",
-                dir.display()
-            ));
+            return Err(format!("install: directory {} does not exist", dir.display()));
         }
         Err(e) => {
-            return Err(format!(
-                "install: cannot access directory {}: {e}",
-                dir.display()
-            ));
+            return Err(format!("install: cannot access directory {}: {e}", dir.display()));
         }
         Ok(m) if !m.is_dir() => {
             return Err(format!("install: {} is not a directory", dir.display()));

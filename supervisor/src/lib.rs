@@ -11,6 +11,7 @@ pub mod ctl;
 pub mod env;
 pub mod install;
 pub mod logs;
+pub mod output;
 pub mod reaper;
 pub mod signals;
 pub mod supervise;
@@ -31,9 +32,7 @@ pub fn main(args: Vec<OsString>) -> i32 {
     let env: Vec<(OsString, OsString)> = std::env::vars_os().collect();
     match args::parse(args, &env) {
         Err(args::UsageError(msg)) => {
-            warn(&format!(
-                "{msg}\nTry 'respawn --help' for more information."
-            ));
+            warn(&format!("{msg}\nTry 'respawn --help' for more information."));
             2
         }
         Ok(args::Invocation::Print(text)) => {

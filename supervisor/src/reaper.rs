@@ -44,11 +44,7 @@ pub fn descendants(root: Pid) -> Vec<(Pid, Pid)> {
     };
     let mut children: HashMap<Pid, Vec<(Pid, Pid)>> = HashMap::new();
     for entry in dir.flatten() {
-        let Some(pid) = entry
-            .file_name()
-            .to_str()
-            .and_then(|s| s.parse::<Pid>().ok())
-        else {
+        let Some(pid) = entry.file_name().to_str().and_then(|s| s.parse::<Pid>().ok()) else {
             continue;
         };
         if let Some((ppid, pgrp)) = parent_of(pid) {

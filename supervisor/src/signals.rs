@@ -103,8 +103,7 @@ impl SignalFd {
         // SAFETY: set is initialised; a null old-set pointer is allowed.
         sys::cvt(unsafe { libc::sigprocmask(libc::SIG_SETMASK, &set, std::ptr::null_mut()) })?;
         // SAFETY: set is initialised; -1 asks for a new descriptor.
-        let fd =
-            sys::cvt(unsafe { libc::signalfd(-1, &set, libc::SFD_NONBLOCK | libc::SFD_CLOEXEC) })?;
+        let fd = sys::cvt(unsafe { libc::signalfd(-1, &set, libc::SFD_NONBLOCK | libc::SFD_CLOEXEC) })?;
         // SAFETY: signalfd returned a fresh descriptor that nobody else owns.
         Ok(SignalFd {
             fd: unsafe { OwnedFd::from_raw_fd(fd) },
@@ -124,8 +123,7 @@ impl SignalFd {
             for chunk in buf[..n].chunks_exact(SZ) {
                 // SAFETY: the kernel wrote whole signalfd_siginfo records; read_unaligned
                 // copes with the byte buffer's alignment.
-                let info: libc::signalfd_siginfo =
-                    unsafe { std::ptr::read_unaligned(chunk.as_ptr().cast()) };
+                let info: libc::signalfd_siginfo = unsafe { std::ptr::read_unaligned(chunk.as_ptr().cast()) };
                 out.push(Received {
                     signo: info.ssi_signo as libc::c_int,
                     sender: info.ssi_pid as Pid,

@@ -1,20 +1,25 @@
-//! The supervisor's one synchronous event loop: signalfd, control socket and restart triggers
-//! polled together, with the child's lifecycle kept in one explicit [`State`].
+//! The supervisor's one synchronous event loop: signalfd, control socket, trigger file, file
+//! watcher and log pipes polled together, with the child's lifecycle kept in one explicit
+//! [`State`] (transitions in `supervise/lifecycle.rs`).
 //!
-//! Every state change happens in the `on_*` methods of [`Supervisor`]; nothing runs
-//! concurrently, and `poll` sleeps without a timeout unless a deadline is pending.
+//! Nothing runs concurrently, and `poll` sleeps without a timeout unless a deadline (start
+//! backoff, stop grace, watcher debounce) is pending: an idle supervisor never wakes up.
 
-use crate::args::{Config, OnExit};
-use crate::child::{self, Command};
+mod lifecycle;
+
+use crate::args::Config;
+use crate::output::Output;
 use crate::signals::{self, SignalFd};
 use crate::sys::{self, Pid};
-use crate::{ctl, reaper};
+use crate::trigger::TriggerFile;
+use crate::watch::Watcher;
+use crate::{child, ctl, reaper};
 use std::ffi::OsString;
 use std::os::unix::net::UnixStream;
 use std::time::{Duration, Instant};
 
-/// How often a tree that survived SIGKILL is re-scanned (processes forked during teardown).
-const REKILL: Duration = Duration::from_millis(100);
+/// The trigger file used when none is configured; silently skipped when unusable.
+const DEFAULT_TRIGGER: &str = "/tmp/.restart-proc";
 
 /// The child's lifecycle.
 #[derive(Clone, Copy, Debug)]
@@ -55,6 +60,9 @@ pub struct Supervisor {
     state: State,
     sigfd: SignalFd,
     ctl: Option<ctl::Server>,
+    trigger: Option<TriggerFile>,
+    watcher: Option<Watcher>,
+    output: Option<Output>,
     pgid: Option<Pid>,
     generation: u64,
     last_exit: Option<libc::c_int>,
@@ -67,7 +75,7 @@ pub struct Supervisor {
 }
 
 impl Supervisor {
-    /// Sets up signals, orphan adoption and the control socket. Must run before any thread or
+    /// Sets up signals, orphan adoption and the event sources. Must run before any thread or
     /// child exists.
     pub fn new(cfg: Config) -> std::io::Result<Supervisor> {
         let sigfd = SignalFd::new()?;
@@ -78,22 +86,40 @@ impl Supervisor {
                 .map_err(|e| crate::warn(&format!("control socket {name} unavailable ({e}); `respawn restart` will not reach this supervisor")))
                 .ok()
         });
+        let trigger = cfg
+            .trigger_file
+            .as_deref()
+            .and_then(|p| match TriggerFile::new(p) {
+                Ok(t) => Some(t),
+                Err(e) => {
+                    if p.as_os_str() != DEFAULT_TRIGGER {
+                        crate::warn(&format!("{e}; continuing without it"));
+                    }
+                    None
+                }
+            });
+        let watcher = (!cfg.watch.is_empty())
+            .then(|| Watcher::new(&cfg.watch, &cfg.ignore, cfg.debounce))
+            .and_then(|r| {
+                r.map_err(|e| crate::warn(&format!("{e}; continuing without --watch")))
+                    .ok()
+            });
         let base_env = std::env::vars_os()
             .filter(|(k, _)| !k.to_string_lossy().starts_with("RESPAWN_"))
             .collect();
         let at = cfg.wait_for.is_none().then(Instant::now);
         if let Some(sig) = cfg.wait_for {
-            crate::warn(&format!(
-                "waiting for {} before starting",
-                signals::name(sig)
-            ));
+            crate::warn(&format!("waiting for {} before starting", signals::name(sig)));
         }
         Ok(Supervisor {
             backoff: cfg.backoff_min,
+            output: Output::new(cfg.log_format),
             cfg,
             state: State::Starting { at, hook: None },
             sigfd,
             ctl,
+            trigger,
+            watcher,
             pgid: None,
             generation: 0,
             last_exit: None,
@@ -112,6 +138,9 @@ impl Supervisor {
         loop {
             self.on_timer(Instant::now());
             if let State::Exited(code) = self.state {
+                if let Some(o) = &mut self.output {
+                    o.drain_before(u64::MAX);
+                }
                 for w in self.waiters.drain(..) {
                     ctl::reply(w, false, "the supervisor is exiting");
                 }
@@ -121,6 +150,20 @@ impl Supervisor {
             fds.push(sys::pollin(&self.sigfd));
             if let Some(c) = &self.ctl {
                 c.pollfds(&mut fds);
+            }
+            let ctl_end = fds.len();
+            let trigger_fd = self.trigger.as_ref().map(|t| t.fd());
+            let watch_fd = self.watcher.as_ref().and_then(|w| w.fd());
+            for fd in [trigger_fd, watch_fd].into_iter().flatten() {
+                fds.push(libc::pollfd {
+                    fd,
+                    events: libc::POLLIN,
+                    revents: 0,
+                });
+            }
+            let out_start = fds.len();
+            if let Some(o) = &self.output {
+                o.pollfds(&mut fds);
             }
             if let Err(e) = sys::poll(&mut fds, self.deadline()) {
                 crate::warn(&format!("poll: {e}"));
@@ -134,247 +177,57 @@ impl Supervisor {
                     self.on_signal(r);
                 }
             }
-            if fds[1..].iter().any(|f| f.revents != 0) {
+            if fds[1..ctl_end].iter().any(|f| f.revents != 0) {
                 let reqs = self.ctl.as_mut().map(|c| c.handle()).unwrap_or_default();
                 for r in reqs {
                     self.on_request(r);
                 }
             }
+            let ready = |fd: Option<i32>| {
+                fds[ctl_end..out_start]
+                    .iter()
+                    .any(|p| Some(p.fd) == fd && p.revents != 0)
+            };
+            let (trigger_ready, watch_ready) = (ready(trigger_fd), ready(watch_fd));
+            self.on_sources(trigger_ready, watch_ready);
+            if let Some(o) = &mut self.output {
+                o.handle(&fds[out_start..]);
+            }
+        }
+    }
+
+    /// The trigger file and the watcher.
+    fn on_sources(&mut self, trigger_ready: bool, watch_ready: bool) {
+        if let Some(t) = self.trigger.as_mut().filter(|_| trigger_ready) {
+            let fired = t.handle_readable();
+            if let Some(m) = t.take_message() {
+                crate::warn(&m);
+            }
+            if fired {
+                self.restart("trigger file");
+            }
+        }
+        if let Some(w) = self.watcher.as_mut().filter(|_| watch_ready) {
+            w.handle_readable(Instant::now());
+            if let Some(m) = w.take_message() {
+                crate::warn(&m);
+            }
         }
     }
 
     fn deadline(&self) -> Option<Instant> {
-        match self.state {
+        let own = match self.state {
             State::Starting {
                 at: Some(t),
                 hook: None,
             } => Some(t),
             State::Stopping { deadline, .. } => Some(deadline),
             _ => None,
-        }
-    }
-
-    fn on_signal(&mut self, r: signals::Received) {
-        let waiting = matches!(
-            self.state,
-            State::Starting {
-                at: None,
-                hook: None
-            }
-        ) && self.generation == 0;
-        match r.signo {
-            libc::SIGCHLD => self.on_sigchld(),
-            libc::SIGTERM | libc::SIGINT => self.shutdown(),
-            libc::SIGHUP => self.restart("SIGHUP"),
-            s if Some(s) == self.cfg.wait_for && waiting => self.begin_start(),
-            libc::SIGPIPE if r.sender == sys::getpid() => {} // our own write to a closed pipe
-            s => {
-                if let Some(g) = self.live_group() {
-                    let _ = sys::kill(-g, s);
-                }
-            }
-        }
-    }
-
-    fn live_group(&self) -> Option<Pid> {
-        match self.state {
-            State::Running { .. }
-            | State::Stopping { .. }
-            | State::Starting { hook: Some(_), .. } => self.pgid,
-            _ => None,
-        }
-    }
-
-    fn on_sigchld(&mut self) {
-        let mut exits = Vec::new();
-        let alive = loop {
-            let alive = reaper::reap(|pid, st| exits.push((pid, st)));
-            if exits.is_empty() {
-                break alive;
-            }
-            for (pid, st) in exits.drain(..) {
-                self.on_exit(pid, st);
-            }
         };
-        match &mut self.state {
-            State::Stopping {
-                main: None, then, ..
-            } if !alive => {
-                let then = *then;
-                self.settle(then);
-            }
-            State::Stopping {
-                sent: sent @ false, ..
-            } => {
-                *sent = true;
-                reaper::signal_tree(self.pgid, self.cfg.stop_signal);
-            }
-            _ => {}
-        }
-    }
-
-    /// A child of ours exited: the command, a pre-start hook, or an adopted orphan.
-    fn on_exit(&mut self, pid: Pid, status: libc::c_int) {
-        match &mut self.state {
-            State::Running { pid: p, since } if *p == pid => {
-                let since = *since;
-                self.record_exit(status);
-                let then = self.after_exit(Some(since));
-                let deadline = Instant::now() + self.cfg.stop_timeout;
-                self.state = State::Stopping {
-                    main: None,
-                    deadline,
-                    killed: false,
-                    sent: false,
-                    then,
-                };
-            }
-            State::Stopping {
-                main: main @ Some(_),
-                ..
-            } if *main == Some(pid) => {
-                *main = None;
-                self.record_exit(status);
-            }
-            State::Starting {
-                hook: Some((p, i)), ..
-            } if *p == pid => {
-                let i = *i;
-                if status == 0 {
-                    self.run_hook(i + 1);
-                } else {
-                    let hook = self.cfg.pre_start[i][0].to_string_lossy().into_owned();
-                    let why = format!(
-                        "pre-start hook `{hook}` failed with {}",
-                        child::describe_status(status)
-                    );
-                    self.start_failed(child::exit_code(status), why);
-                }
-            }
-            _ => {}
-        }
-    }
-
-    fn record_exit(&mut self, status: libc::c_int) {
-        self.last_exit = Some(status);
-        self.exit_code = child::exit_code(status);
-    }
-
-    /// The on-exit policy for a command that ended by itself (`ran`: since when it ran).
-    fn after_exit(&mut self, ran: Option<Instant>) -> Then {
-        let what = match self.last_exit {
-            Some(st) => child::describe_status(st),
-            None => format!("exit code {}", self.exit_code),
-        };
-        match self.cfg.on_exit {
-            OnExit::Exit => Then::Exit,
-            OnExit::Wait => {
-                crate::warn(&format!(
-                    "`{}` ended ({what}); waiting for a restart trigger",
-                    self.program()
-                ));
-                Then::Start(None)
-            }
-            OnExit::Restart => {
-                if ran.is_some_and(|t| t.elapsed() >= self.cfg.backoff_max) {
-                    self.backoff = self.cfg.backoff_min;
-                }
-                let delay = self.backoff;
-                self.backoff = (self.backoff * 2).min(self.cfg.backoff_max);
-                crate::warn(&format!(
-                    "`{}` ended ({what}); restarting in {delay:?}",
-                    self.program()
-                ));
-                Then::Start(Some(Instant::now() + delay))
-            }
-        }
-    }
-
-    fn settle(&mut self, then: Then) {
-        self.state = match then {
-            Then::Exit => State::Exited(self.exit_code),
-            Then::Start(at) => State::Starting { at, hook: None },
-        };
-    }
-
-    fn shutdown(&mut self) {
-        match &mut self.state {
-            State::Starting {
-                hook: Some((pid, _)),
-                ..
-            }
-            | State::Running { pid, .. } => {
-                let main = Some(*pid);
-                let deadline = Instant::now() + self.cfg.stop_timeout;
-                self.state = State::Stopping {
-                    main,
-                    deadline,
-                    killed: false,
-                    sent: true,
-                    then: Then::Exit,
-                };
-                reaper::signal_tree(self.pgid, self.cfg.stop_signal);
-            }
-            State::Starting { .. } => self.state = State::Exited(self.exit_code),
-            State::Stopping { then, .. } => *then = Then::Exit,
-            State::Exited(_) => {}
-        }
-    }
-
-    /// A restart trigger fired. Requests during a restart coalesce into it.
-    fn restart(&mut self, why: &str) {
-        let program = self.program();
-        match &mut self.state {
-            State::Starting { hook: None, .. } => {
-                self.state = State::Starting {
-                    at: Some(Instant::now()),
-                    hook: None,
-                }
-            }
-            State::Running { pid, .. } => {
-                crate::warn(&format!("restarting `{program}` ({why})"));
-                let main = Some(*pid);
-                let deadline = Instant::now() + self.cfg.stop_timeout;
-                let then = Then::Start(Some(Instant::now()));
-                self.state = State::Stopping {
-                    main,
-                    deadline,
-                    killed: false,
-                    sent: true,
-                    then,
-                };
-                reaper::signal_tree(self.pgid, self.cfg.stop_signal);
-            }
-            State::Stopping {
-                then: then @ Then::Start(_),
-                ..
-            } => *then = Then::Start(Some(Instant::now())),
-            _ => {}
-        }
-    }
-
-    fn on_timer(&mut self, now: Instant) {
-        match &mut self.state {
-            State::Starting {
-                at: Some(t),
-                hook: None,
-            } if *t <= now => self.begin_start(),
-            State::Stopping {
-                deadline, killed, ..
-            } if *deadline <= now => {
-                if !*killed {
-                    crate::warn(&format!(
-                        "`{}` did not stop within {:?} of {}; sending SIGKILL",
-                        self.cfg.command[0].to_string_lossy(),
-                        self.cfg.stop_timeout,
-                        signals::name(self.cfg.stop_signal)
-                    ));
-                }
-                *killed = true;
-                *deadline = now + REKILL;
-                reaper::signal_tree(self.pgid, libc::SIGKILL);
-            }
-            _ => {}
+        let watch = self.watcher.as_ref().and_then(|w| w.next_deadline());
+        match (own, watch) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
         }
     }
 
@@ -382,10 +235,7 @@ impl Supervisor {
         match req.word.as_str() {
             "status" => ctl::reply(req.conn, true, &self.status()),
             "restart" => match self.state {
-                State::Stopping {
-                    then: Then::Exit, ..
-                }
-                | State::Exited(_) => {
+                State::Stopping { then: Then::Exit, .. } | State::Exited(_) => {
                     ctl::reply(req.conn, false, "the supervisor is shutting down")
                 }
                 _ => {
@@ -408,9 +258,7 @@ impl Supervisor {
             State::Stopping { .. } => ("stopping", "-".into(), "-".into()),
             State::Exited(_) => ("exited", "-".into(), "-".into()),
         };
-        let last = self
-            .last_exit
-            .map_or("none".to_string(), child::describe_status);
+        let last = self.last_exit.map_or("none".to_string(), child::describe_status);
         format!(
             "state: {state}\npid: {pid}\ngeneration: {}\nrestarts: {}\nlast exit: {last}\nuptime: {up}\nsupervisor uptime: {:.3}s\ncommand: {}\n",
             self.generation,
@@ -424,68 +272,9 @@ impl Supervisor {
         self.cfg.command[0].to_string_lossy().into_owned()
     }
 
-    /// Reloads the env file and runs the pre-start hooks, then the command.
-    fn begin_start(&mut self) {
-        self.reload_env();
-        self.run_hook(0);
-    }
-
-    fn run_hook(&mut self, i: usize) {
-        let Some(argv) = self.cfg.pre_start.get(i) else {
-            return self.spawn_main();
-        };
-        let cmd = Command::new(argv, &self.child_env());
-        match cmd.spawn(child::Stdio::default()) {
-            Ok(pid) => {
-                self.pgid = Some(pid);
-                self.state = State::Starting {
-                    at: None,
-                    hook: Some((pid, i)),
-                };
-            }
-            Err(e) => {
-                let (msg, code) = spawn_error(&cmd, e);
-                self.start_failed(code, format!("pre-start hook: {msg}"));
-            }
-        }
-    }
-
-    fn spawn_main(&mut self) {
-        let cmd = Command::new(&self.cfg.command, &self.child_env());
-        match cmd.spawn(child::Stdio::default()) {
-            Ok(pid) => {
-                self.pgid = Some(pid);
-                self.generation += 1;
-                self.state = State::Running {
-                    pid,
-                    since: Instant::now(),
-                };
-                for w in self.waiters.drain(..) {
-                    ctl::reply(w, true, &pid.to_string());
-                }
-            }
-            Err(e) => {
-                let (msg, code) = spawn_error(&cmd, e);
-                self.start_failed(code, msg);
-            }
-        }
-    }
-
-    fn start_failed(&mut self, code: i32, msg: String) {
-        crate::warn(&msg);
-        for w in self.waiters.drain(..) {
-            ctl::reply(w, false, &msg);
-        }
-        self.last_exit = None;
-        self.exit_code = code;
-        let then = self.after_exit(None);
-        self.settle(then);
-    }
-
+    /// Re-reads the env file; a malformed file is reported and the previous values are kept.
     fn reload_env(&mut self) {
-        let Some(path) = &self.cfg.env_file else {
-            return;
-        };
+        let Some(path) = &self.cfg.env_file else { return };
         match crate::env::load_env_file(path) {
             Ok(Some(vars)) => {
                 self.file_env = vars
@@ -495,13 +284,11 @@ impl Supervisor {
                     .collect()
             }
             Ok(None) => self.file_env.clear(),
-            Err(e) => crate::warn(&format!(
-                "{}: {e}; keeping the previous environment",
-                path.display()
-            )),
+            Err(e) => crate::warn(&format!("env file {e}; keeping the previous environment")),
         }
     }
 
+    /// Our environment without `RESPAWN_*`, overlaid with the env file.
     fn child_env(&self) -> Vec<(OsString, OsString)> {
         let mut env: Vec<(OsString, OsString)> = self
             .base_env
@@ -511,12 +298,5 @@ impl Supervisor {
             .collect();
         env.extend(self.file_env.iter().cloned());
         env
-    }
-}
-
-fn spawn_error(cmd: &Command, e: child::SpawnError) -> (String, i32) {
-    match e {
-        child::SpawnError::Exec(errno) => cmd.describe_failure(errno),
-        child::SpawnError::Os(e) => (format!("cannot start `{}`: {e}", cmd.program), 126),
     }
 }

@@ -3,7 +3,6 @@
 //! Every `unsafe` block of the core lives here or in `signals.rs`/`child.rs`, each with a
 //! `// SAFETY:` note; the rest of the crate calls these safe functions.
 
-use std::ffi::CStr;
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::time::{Duration, Instant};
@@ -74,6 +73,15 @@ pub fn pipe(flags: libc::c_int) -> io::Result<(OwnedFd, OwnedFd)> {
     Ok(unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
 }
 
+/// Sets `O_NONBLOCK` on `fd`.
+pub fn set_nonblocking(fd: RawFd) -> io::Result<()> {
+    // SAFETY: fcntl with F_GETFL/F_SETFL on a descriptor we own; no pointers involved.
+    unsafe {
+        let flags = cvt(libc::fcntl(fd, libc::F_GETFL))?;
+        cvt(libc::fcntl(fd, libc::F_SETFL, flags | libc::O_NONBLOCK)).map(|_| ())
+    }
+}
+
 /// `read(2)`, retrying on EINTR. `Ok(0)` is end of file.
 pub fn read(fd: RawFd, buf: &mut [u8]) -> io::Result<usize> {
     loop {
@@ -139,8 +147,7 @@ pub fn pollin(fd: &impl AsRawFd) -> libc::pollfd {
 /// Marks the calling process a child subreaper: orphaned descendants are reparented to us.
 pub fn set_child_subreaper() -> io::Result<()> {
     // SAFETY: PR_SET_CHILD_SUBREAPER takes a plain integer argument.
-    cvt(unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1 as libc::c_ulong, 0, 0, 0) })
-        .map(|_| ())
+    cvt(unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1 as libc::c_ulong, 0, 0, 0) }).map(|_| ())
 }
 
 /// The text of an errno value, e.g. "No such file or directory".
@@ -157,9 +164,4 @@ pub fn strerror(errno: i32) -> String {
 pub fn is_foreground_tty(fd: RawFd) -> bool {
     // SAFETY: isatty/tcgetpgrp/getpgrp take plain integers and have no memory effects.
     unsafe { libc::isatty(fd) == 1 && libc::tcgetpgrp(fd) == libc::getpgrp() }
-}
-
-/// A NUL-terminated C string from a static byte literal ending in `\0`.
-pub fn cstr(bytes: &'static [u8]) -> &'static CStr {
-    CStr::from_bytes_with_nul(bytes).expect("literal ends with NUL")
 }

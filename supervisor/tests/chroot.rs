@@ -32,7 +32,18 @@ fn stops_and_reaps_in_an_empty_chroot() {
     let root = minimal_root();
     let r = root.path().to_str().unwrap();
     let child = Command::new("unshare")
-        .args(["-pf", "chroot", r, "/respawn", "--stop-timeout", "500ms", "--", "/busybox", "sh", "-c"])
+        .args([
+            "-pf",
+            "chroot",
+            r,
+            "/respawn",
+            "--stop-timeout",
+            "500ms",
+            "--",
+            "/busybox",
+            "sh",
+            "-c",
+        ])
         .arg("( /busybox sleep 30 & ); trap '' TERM; touch /ready; while :; do /busybox sleep 0.05; done")
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

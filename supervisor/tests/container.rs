@@ -26,10 +26,7 @@ fn build_image() -> Image {
     )
     .unwrap();
     let tag = format!("localhost/respawn-supervisor-test:{}", std::process::id());
-    let out = podman(
-        &["build", "-q", "-t", &tag, root.path().to_str().unwrap()],
-        120,
-    );
+    let out = podman(&["build", "-q", "-t", &tag, root.path().to_str().unwrap()], 120);
     assert_eq!(
         code(&out),
         0,
@@ -103,9 +100,5 @@ fn pid1_in_a_scratch_runc_container() {
     let logs = podman(&["logs", &name], 60);
     let _ = podman(&["rm", "-f", &name], 60);
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "137");
-    assert!(
-        stderr(&logs).contains("sending SIGKILL"),
-        "{}",
-        stderr(&logs)
-    );
+    assert!(stderr(&logs).contains("sending SIGKILL"), "{}", stderr(&logs));
 }

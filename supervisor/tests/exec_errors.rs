@@ -9,18 +9,13 @@ fn command_not_found_is_127_and_named() {
     let out = run(&mut pid1(&["--", "no-such-command-xyz", "arg"]), 10);
     assert_eq!(code(&out), 127);
     assert!(
-        stderr(&out)
-            .contains("respawn: cannot run `no-such-command-xyz`: command not found in PATH"),
+        stderr(&out).contains("respawn: cannot run `no-such-command-xyz`: command not found in PATH"),
         "{}",
         stderr(&out)
     );
     let out = run(&mut plain(&["--", "/nonexistent/prog"]), 10);
     assert_eq!(code(&out), 127);
-    assert!(
-        stderr(&out).contains("`/nonexistent/prog`"),
-        "{}",
-        stderr(&out)
-    );
+    assert!(stderr(&out).contains("`/nonexistent/prog`"), "{}", stderr(&out));
 }
 
 #[test]
@@ -31,22 +26,14 @@ fn not_executable_is_126() {
     std::fs::set_permissions(&f, std::fs::Permissions::from_mode(0o644)).unwrap();
     let out = run(&mut plain(&["--", f.to_str().unwrap()]), 10);
     assert_eq!(code(&out), 126);
-    assert!(
-        stderr(&out).contains("permission denied"),
-        "{}",
-        stderr(&out)
-    );
+    assert!(stderr(&out).contains("permission denied"), "{}", stderr(&out));
     // A file without #! that is marked executable: exec format error, no shell fallback.
     let g = dir.path().join("noshebang");
     std::fs::write(&g, "echo hi\n").unwrap();
     std::fs::set_permissions(&g, std::fs::Permissions::from_mode(0o755)).unwrap();
     let out = run(&mut plain(&["--", g.to_str().unwrap()]), 10);
     assert_eq!(code(&out), 126);
-    assert!(
-        stderr(&out).contains("exec format error"),
-        "{}",
-        stderr(&out)
-    );
+    assert!(stderr(&out).contains("exec format error"), "{}", stderr(&out));
 }
 
 #[test]
@@ -82,16 +69,9 @@ fn bad_flags_are_usage_errors() {
         assert_eq!(code(&out), 2, "{args:?}");
         assert!(stderr(&out).contains(needle), "{args:?}: {}", stderr(&out));
     }
-    let out = run(
-        plain(&["--", "true"]).env("RESPAWN_STOP_TIMEOUT", "later"),
-        10,
-    );
+    let out = run(plain(&["--", "true"]).env("RESPAWN_STOP_TIMEOUT", "later"), 10);
     assert_eq!(code(&out), 2);
-    assert!(
-        stderr(&out).contains("RESPAWN_STOP_TIMEOUT"),
-        "{}",
-        stderr(&out)
-    );
+    assert!(stderr(&out).contains("RESPAWN_STOP_TIMEOUT"), "{}", stderr(&out));
 }
 
 #[test]

@@ -19,10 +19,7 @@ fn script(n: u32, marker: &str) -> String {
 fn ten_thousand_orphans_leave_no_zombie_as_pid1() {
     let dir = tempdir();
     let marker = p(dir.path(), "zombies");
-    let out = run(
-        &mut pid1(&["--", "sh", "-c", &script(10_000, &marker)]),
-        110,
-    );
+    let out = run(&mut pid1(&["--", "sh", "-c", &script(10_000, &marker)]), 110);
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     assert_eq!(
         std::fs::read_to_string(&marker).unwrap().trim(),

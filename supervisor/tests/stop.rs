@@ -7,16 +7,6 @@ use common::*;
 use std::process::Stdio;
 use std::time::Instant;
 
-fn spawn_pid1(args: &[&str]) -> (std::process::Child, u32) {
-    let child = pid1(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let inner = inner_pid(child.id());
-    (child, inner)
-}
-
 #[test]
 fn child_ignoring_term_is_killed_after_the_timeout() {
     let dir = tempdir();
@@ -40,9 +30,7 @@ fn child_ignoring_term_is_killed_after_the_timeout() {
 fn stop_signal_is_configurable_and_sigint_stops_too() {
     let dir = tempdir();
     let ready = p(dir.path(), "ready");
-    let s = format!(
-        "trap 'exit 42' USR1; trap '' TERM INT; touch {ready}; while :; do sleep 0.05; done"
-    );
+    let s = format!("trap 'exit 42' USR1; trap '' TERM INT; touch {ready}; while :; do sleep 0.05; done");
     let (child, sup) = spawn_pid1(&["--stop-signal", "SIGUSR1", "--", "sh", "-c", &s]);
     assert!(wait_file(ready.as_ref(), 10));
     signal(sup, "INT");
@@ -54,15 +42,10 @@ fn stop_signal_is_configurable_and_sigint_stops_too() {
 fn stop_signal_from_environment() {
     let dir = tempdir();
     let ready = p(dir.path(), "ready");
-    let s =
-        format!("trap 'exit 7' QUIT; trap '' TERM; touch {ready}; while :; do sleep 0.05; done");
+    let s = format!("trap 'exit 7' QUIT; trap '' TERM; touch {ready}; while :; do sleep 0.05; done");
     let mut cmd = pid1(&["--", "sh", "-c", &s]);
     cmd.env("RESPAWN_STOP_SIGNAL", "QUIT");
-    let child = cmd
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let child = cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
     let sup = inner_pid(child.id());
     assert!(wait_file(ready.as_ref(), 10));
     signal(sup, "TERM");
@@ -77,7 +60,7 @@ fn forwarded_signals_reach_a_grandchild_in_the_group() {
         "trap 'echo usr2 >> {got}' USR2; trap 'echo hup >> {got}' WINCH; touch {ready}; while :; do sleep 0.05; done"
     );
     // The front shell survives both signals, so only the grandchild's traps show delivery.
-    let s = format!("sh -c \"{gc}\" & trap : USR2 WINCH; while :; do sleep 0.05; done");
+    let s = format!("trap : USR2 WINCH; sh -c \"{gc}\" & while :; do sleep 0.05; done");
     let (child, sup) = spawn_pid1(&["--", "sh", "-c", &s]);
     assert!(wait_file(ready.as_ref(), 10));
     signal(sup, "USR2");
@@ -95,10 +78,10 @@ fn exits_only_after_the_whole_group_is_gone() {
     let dir = tempdir();
     let (ready, done) = (p(dir.path(), "ready"), p(dir.path(), "done"));
     // The grandchild needs 0.5 s to shut down; the direct child exits at once.
-    let gc = format!(
-        "trap 'sleep 0.5; touch {done}; exit 0' TERM; touch {ready}; while :; do sleep 0.05; done"
-    );
-    let s = format!("sh -c \"{gc}\" & trap 'exit 3' TERM; while :; do sleep 0.05; done");
+    let gc =
+        format!("trap 'sleep 0.5; touch {done}; exit 0' TERM; touch {ready}; while :; do sleep 0.05; done");
+    // The trap is set before the grandchild exists, so `ready` implies both are armed.
+    let s = format!("trap 'exit 3' TERM; sh -c \"{gc}\" & while :; do sleep 0.05; done");
     let (child, sup) = spawn_pid1(&["--", "sh", "-c", &s]);
     assert!(wait_file(ready.as_ref(), 10));
     signal(sup, "TERM");

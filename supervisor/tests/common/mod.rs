@@ -112,10 +112,7 @@ pub fn inner_pid(unshare_pid: u32) -> u32 {
         if let Some(pid) = kids.split_whitespace().next().and_then(|p| p.parse().ok()) {
             return pid;
         }
-        assert!(
-            Instant::now() < deadline,
-            "unshare {unshare_pid} has no child"
-        );
+        assert!(Instant::now() < deadline, "unshare {unshare_pid} has no child");
         std::thread::sleep(Duration::from_millis(2));
     }
 }
@@ -133,9 +130,16 @@ pub fn signal(pid: u32, sig: &str) {
 
 /// A scratch directory removed on drop.
 pub fn tempdir() -> tempfile::TempDir {
+    // Not under /tmp: some tests mount a private tmpfs there.
+    let base = env!("CARGO_TARGET_TMPDIR");
+    let base = if base.starts_with("/tmp/") {
+        "/var/tmp"
+    } else {
+        base
+    };
     tempfile::Builder::new()
         .prefix("respawn-test-")
-        .tempdir()
+        .tempdir_in(base)
         .expect("tempdir")
 }
 
@@ -147,16 +151,14 @@ pub fn p(dir: &Path, name: &str) -> String {
 /// A fully static respawn for empty roots: `$RESPAWN_BIN` when static, else the `make
 /// supervisor` build. Fails loudly (never skips) when neither exists.
 pub fn static_bin() -> PathBuf {
-    let built = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../target/x86_64-unknown-linux-musl/supervisor/respawn");
+    let built =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/x86_64-unknown-linux-musl/supervisor/respawn");
     for cand in [bin(), built] {
         if cand.exists() && is_static(&cand) {
             return cand;
         }
     }
-    panic!(
-        "no static respawn binary: run `make supervisor` (or set RESPAWN_BIN to a static build)"
-    );
+    panic!("no static respawn binary: run `make supervisor` (or set RESPAWN_BIN to a static build)");
 }
 
 /// True when the ELF file has no PT_INTERP program header (no dynamic loader needed).
@@ -167,13 +169,8 @@ fn is_static(path: &Path) -> bool {
     let u16_at = |o: usize| u16::from_le_bytes([elf[o], elf[o + 1]]) as usize;
     let phoff = u64::from_le_bytes(elf[0x20..0x28].try_into().unwrap()) as usize;
     let (size, num) = (u16_at(0x36), u16_at(0x38));
-    !(0..num).any(|i| {
-        u32::from_le_bytes(
-            elf[phoff + i * size..phoff + i * size + 4]
-                .try_into()
-                .unwrap(),
-        ) == 3
-    })
+    !(0..num)
+        .any(|i| u32::from_le_bytes(elf[phoff + i * size..phoff + i * size + 4].try_into().unwrap()) == 3)
 }
 
 /// An empty root directory holding only `/respawn` (static) and `/busybox`.
@@ -182,4 +179,71 @@ pub fn minimal_root() -> tempfile::TempDir {
     std::fs::copy(static_bin(), root.path().join("respawn")).unwrap();
     std::fs::copy(busybox(), root.path().join("busybox")).unwrap();
     root
+}
+
+/// Spawns `respawn ARGS` as PID 1 (output piped); returns it and respawn's host pid.
+pub fn spawn_pid1(args: &[&str]) -> (Child, u32) {
+    let child = pid1(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let inner = inner_pid(child.id());
+    (child, inner)
+}
+
+/// Like [`spawn_pid1`], with a private tmpfs on /tmp (for the default trigger and env files);
+/// `setup` runs in that /tmp first (a shell snippet).
+pub fn spawn_pid1_private_tmp(setup: &str, args: &[&str]) -> (Child, u32) {
+    let script = format!("mount -t tmpfs tmpfs /tmp && {{ {setup} ; }} && exec \"$0\" \"$@\"");
+    let child = Command::new("unshare")
+        .args(["-pf", "--mount-proc", "sh", "-c", &script])
+        .arg(bin())
+        .args(args)
+        .env_remove("RESPAWN_BIN")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let inner = inner_pid(child.id());
+    (child, inner)
+}
+
+/// Runs `respawn ARGS` inside the mount and PID namespaces of `pid` (like `kubectl exec`).
+pub fn exec_in(pid: u32, args: &[&str]) -> Output {
+    let mut c = Command::new("nsenter");
+    c.args(["-t", &pid.to_string(), "-m", "-p"])
+        .arg(bin())
+        .args(args)
+        .env_remove("RESPAWN_BIN");
+    run(&mut c, 60)
+}
+
+/// Non-empty lines of a file (empty when missing).
+pub fn lines(path: &str) -> Vec<String> {
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .filter(|l| !l.is_empty())
+        .map(String::from)
+        .collect()
+}
+
+/// Waits until `path` has at least `n` lines; returns them.
+pub fn wait_lines(path: &str, n: usize, secs: u64) -> Vec<String> {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    loop {
+        let l = lines(path);
+        if l.len() >= n || Instant::now() > deadline {
+            return l;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// Sleeps for `ms` milliseconds (to let a burst settle before counting).
+pub fn settle(ms: u64) {
+    std::thread::sleep(Duration::from_millis(ms));
 }

@@ -42,11 +42,7 @@ fn flags_override_env() {
 
 #[test]
 fn usage_errors_name_the_problem() {
-    assert!(
-        run(&["--bogus", "--", "x"], &[])
-            .unwrap_err()
-            .contains("--bogus")
-    );
+    assert!(run(&["--bogus", "--", "x"], &[]).unwrap_err().contains("--bogus"));
     assert!(run(&["--"], &[]).unwrap_err().contains("no command"));
     assert!(run(&[], &[]).unwrap_err().contains("no command"));
     assert!(
@@ -55,10 +51,7 @@ fn usage_errors_name_the_problem() {
             .contains("needs a value")
     );
     let e = run(&["--", "x"], &[("RESPAWN_ON_EXIT", "sometimes")]).unwrap_err();
-    assert!(
-        e.contains("RESPAWN_ON_EXIT") && e.contains("sometimes"),
-        "{e}"
-    );
+    assert!(e.contains("RESPAWN_ON_EXIT") && e.contains("sometimes"), "{e}");
 }
 
 #[test]
@@ -75,10 +68,7 @@ fn none_disables_files() {
         &[],
     )
     .unwrap();
-    assert_eq!(
-        (c.trigger_file, c.env_file, c.control_socket),
-        (None, None, None)
-    );
+    assert_eq!((c.trigger_file, c.env_file, c.control_socket), (None, None, None));
 }
 
 #[test]

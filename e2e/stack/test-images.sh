@@ -29,7 +29,10 @@ if [ "${1:-}" = "--creds" ]; then
 fi
 for tool in buildah skopeo curl jq; do command -v "$tool" >/dev/null || die "$tool not installed (make deps)"; done
 busybox=/bin/busybox
-file -L "$busybox" 2>/dev/null | grep -q 'statically linked' || die "$busybox is not busybox-static (apt-get install busybox-static)"
+case "$(ldd "$busybox" 2>&1 || true)" in
+  *"not a dynamic"* | *"statically linked"*) ;;
+  *) die "$busybox is not busybox-static (apt-get install busybox-static)" ;;
+esac
 
 # Bump when the image definitions change: images with another version are rebuilt.
 VERSION=3

@@ -51,9 +51,19 @@ fn stack() -> &'static AuthStack {
             "start",
             &[],
             Some(open),
-            &[("REGISTRY_TLS_CERT", c.to_str().unwrap()), ("REGISTRY_TLS_KEY", k.to_str().unwrap())],
+            &[
+                ("REGISTRY_TLS_CERT", c.to_str().unwrap()),
+                ("REGISTRY_TLS_KEY", k.to_str().unwrap()),
+            ],
         );
-        AuthStack { basic, token, _token_server: token_server, tls, ca_pem, _files: files }
+        AuthStack {
+            basic,
+            token,
+            _token_server: token_server,
+            tls,
+            ca_pem,
+            _files: files,
+        }
     })
 }
 
@@ -110,13 +120,22 @@ async fn basic_auth_right_wrong_and_absent_credentials() {
     let image = s.basic.image("index");
     let c = p.image_config(&req(&image, "team-a", &["pull"])).await.unwrap();
     assert_eq!(c.cmd, Some(vec!["3600".to_string()]));
-    assert_unauthorized(p.image_config(&req(&image, "team-b", &["pull"])).await, "wrong password");
-    assert_unauthorized(p.image_config(&req(&image, "team-c", &[])).await, "no credentials");
+    assert_unauthorized(
+        p.image_config(&req(&image, "team-b", &["pull"])).await,
+        "wrong password",
+    );
+    assert_unauthorized(
+        p.image_config(&req(&image, "team-c", &[])).await,
+        "no credentials",
+    );
     // A secret for another registry does not apply.
     let other = FakeCredentials::default();
     other.add_secret(pull_secret("team-a", "pull", "127.0.0.1:1", USER, PASSWORD));
     let (p, _) = provider_with(insecure(std::slice::from_ref(&host)), Some(Arc::new(other)));
-    assert_unauthorized(p.image_config(&req(&image, "team-a", &["pull"])).await, "other registry's secret");
+    assert_unauthorized(
+        p.image_config(&req(&image, "team-a", &["pull"])).await,
+        "other registry's secret",
+    );
 }
 
 #[tokio::test]
@@ -127,14 +146,23 @@ async fn service_account_pull_secrets_apply_after_the_pods() {
     let image = s.basic.image("oci");
     let mut r = req(&image, "sa-ns", &[]);
     r.service_account = "builder".into();
-    assert!(p.image_config(&r).await.is_ok(), "the service account's secret is used");
+    assert!(
+        p.image_config(&r).await.is_ok(),
+        "the service account's secret is used"
+    );
     // A wrong pod secret first, then the service account's right one: the kubelet tries both.
     let mut r = req(&image, "sa-ns", &["bad"]);
     r.service_account = "builder".into();
     assert!(p.image_config(&r).await.is_ok());
     // The default service account has no pull secrets.
-    assert_unauthorized(p.image_config(&req(&image, "sa-ns", &["bad"])).await, "only a wrong secret");
-    assert_unauthorized(p.image_config(&req(&image, "sa-ns", &[])).await, "default service account");
+    assert_unauthorized(
+        p.image_config(&req(&image, "sa-ns", &["bad"])).await,
+        "only a wrong secret",
+    );
+    assert_unauthorized(
+        p.image_config(&req(&image, "sa-ns", &[])).await,
+        "default service account",
+    );
 }
 
 #[tokio::test]
@@ -147,15 +175,26 @@ async fn a_namespace_never_gets_a_config_through_another_namespaces_credentials(
     p.image_config(&req(&image, "team-a", &["pull"])).await.unwrap();
     // Cached now, but only for team-a's credentials: a pod in team-c naming a secret "pull"
     // (which exists only in team-a), or none, or team-b's wrong one, is refused.
-    assert_unauthorized(p.image_config(&req(&image, "team-c", &["pull"])).await, "team-c naming team-a's secret");
-    assert_unauthorized(p.image_config(&req(&image, "team-c", &[])).await, "team-c anonymous");
-    assert_unauthorized(p.image_config(&req(&image, "team-b", &["pull"])).await, "team-b wrong password");
+    assert_unauthorized(
+        p.image_config(&req(&image, "team-c", &["pull"])).await,
+        "team-c naming team-a's secret",
+    );
+    assert_unauthorized(
+        p.image_config(&req(&image, "team-c", &[])).await,
+        "team-c anonymous",
+    );
+    assert_unauthorized(
+        p.image_config(&req(&image, "team-b", &["pull"])).await,
+        "team-b wrong password",
+    );
     // One hit: the second anonymous lookup reused the first one's cached refusal (same,
     // anonymous scope); none was answered from team-a's entry.
     assert_eq!(metrics.cache_count("hit"), 1);
     // team-a again: a hit. team-d holds the very same credentials: it shares the entry.
     p.image_config(&req(&image, "team-a", &["pull"])).await.unwrap();
-    p.image_config(&req(&image, "team-d", &["same-creds"])).await.unwrap();
+    p.image_config(&req(&image, "team-d", &["same-creds"]))
+        .await
+        .unwrap();
     assert_eq!(metrics.cache_count("hit"), 3);
 }
 
@@ -168,10 +207,19 @@ async fn global_pull_secret_applies_everywhere() {
         ..insecure(std::slice::from_ref(&host))
     };
     let (p, _) = provider_with(opts, Some(credentials(&host)));
-    assert!(p.image_config(&req(&s.basic.image("cmd-only"), "team-c", &[])).await.is_ok());
-    assert!(RegistryOptions { global_pull_secret: Some("no-slash".into()), ..Default::default() }
+    assert!(
+        p.image_config(&req(&s.basic.image("cmd-only"), "team-c", &[]))
+            .await
+            .is_ok()
+    );
+    assert!(
+        RegistryOptions {
+            global_pull_secret: Some("no-slash".into()),
+            ..Default::default()
+        }
         .global_secret()
-        .is_err());
+        .is_err()
+    );
 }
 
 #[tokio::test]
@@ -182,11 +230,23 @@ async fn bearer_token_registry() {
     let (p, _) = provider_with(insecure(std::slice::from_ref(&host)), Some(creds));
     let image = s.token.image("manifest-list");
     let c = p.image_config(&req(&image, "team-a", &["pull"])).await.unwrap();
-    assert_eq!(c.entrypoint, Some(vec!["/bin/busybox".to_string(), "sleep".to_string()]));
-    assert_unauthorized(p.image_config(&req(&image, "team-b", &["pull"])).await, "token: wrong password");
-    assert_unauthorized(p.image_config(&req(&image, "team-c", &[])).await, "token: anonymous");
+    assert_eq!(
+        c.entrypoint,
+        Some(vec!["/bin/busybox".to_string(), "sleep".to_string()])
+    );
+    assert_unauthorized(
+        p.image_config(&req(&image, "team-b", &["pull"])).await,
+        "token: wrong password",
+    );
+    assert_unauthorized(
+        p.image_config(&req(&image, "team-c", &[])).await,
+        "token: anonymous",
+    );
     let log = std::fs::read_to_string(s.token.dir.join("registry.log")).unwrap();
-    assert!(log.contains("authorized request"), "the registry verified a token");
+    assert!(
+        log.contains("authorized request"),
+        "the registry verified a token"
+    );
 }
 
 #[tokio::test]
@@ -203,11 +263,20 @@ async fn https_registry_with_a_custom_ca_bundle() {
     let dir = tempfile::tempdir().unwrap();
     let bundle = dir.path().join("ca.pem");
     std::fs::write(&bundle, format!("{unrelated}{}", s.ca_pem)).unwrap();
-    let opts = RegistryOptions { registry_ca_bundle: Some(bundle), ..Default::default() };
+    let opts = RegistryOptions {
+        registry_ca_bundle: Some(bundle),
+        ..Default::default()
+    };
     let (p, _) = provider_with(opts, None);
-    assert_eq!(p.image_config(&request(&image, "ns")).await.unwrap().cmd, Some(vec!["3600".to_string()]));
+    assert_eq!(
+        p.image_config(&request(&image, "ns")).await.unwrap().cmd,
+        Some(vec!["3600".to_string()])
+    );
     let empty = dir.path().join("empty.pem");
     std::fs::write(&empty, "not a certificate").unwrap();
-    let bad = RegistryOptions { registry_ca_bundle: Some(empty), ..Default::default() };
+    let bad = RegistryOptions {
+        registry_ca_bundle: Some(empty),
+        ..Default::default()
+    };
     assert!(bad.fetch_settings().is_err());
 }

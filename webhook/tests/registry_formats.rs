@@ -22,7 +22,10 @@ async fn every_format_gives_entrypoint_and_cmd() {
     let (reg, digests) = open_registry();
     let (p, metrics) = provider_with(insecure(&[reg.host()]), None);
     for name in ["oci", "docker", "index", "manifest-list", "attested"] {
-        let c = p.image_config(&request(&reg.image(name), "ns")).await.unwrap_or_else(|e| panic!("{name}: {e}"));
+        let c = p
+            .image_config(&request(&reg.image(name), "ns"))
+            .await
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
         assert_eq!(c.entrypoint, s(&["/bin/busybox", "sleep"]), "{name}");
         assert_eq!(c.cmd, s(&["3600"]), "{name}");
         // The digest is the platform manifest's: for single images the tag's own digest.
@@ -30,7 +33,11 @@ async fn every_format_gives_entrypoint_and_cmd() {
             assert_eq!(c.digest.as_ref(), digests.get(name), "{name}");
         } else {
             assert!(c.digest.is_some(), "{name}");
-            assert_ne!(c.digest.as_ref(), digests.get(name), "{name}: the index digest instead of amd64's");
+            assert_ne!(
+                c.digest.as_ref(),
+                digests.get(name),
+                "{name}: the index digest instead of amd64's"
+            );
         }
     }
     assert_eq!(metrics.fetch_count("ok"), 5);
@@ -46,15 +53,31 @@ async fn entrypoint_cmd_variants_and_dollars_are_read_verbatim() {
         async move { p.image_config(&r).await }
     };
     let c = get("entrypoint-only").await.unwrap();
-    assert_eq!((c.entrypoint, c.cmd), (s(&["/bin/busybox", "sleep", "3600"]), None));
+    assert_eq!(
+        (c.entrypoint, c.cmd),
+        (s(&["/bin/busybox", "sleep", "3600"]), None)
+    );
     let c = get("cmd-only").await.unwrap();
-    assert_eq!((c.entrypoint, c.cmd), (None, s(&["/bin/busybox", "sleep", "3600"])));
+    assert_eq!(
+        (c.entrypoint, c.cmd),
+        (None, s(&["/bin/busybox", "sleep", "3600"]))
+    );
     let c = get("neither").await.unwrap();
     assert_eq!((c.entrypoint, c.cmd), (None, None));
     let c = get("shell-form").await.unwrap();
-    assert_eq!(c.cmd, s(&["/bin/sh", "-c", "echo shell-form; exec /bin/busybox sleep 3600"]));
+    assert_eq!(
+        c.cmd,
+        s(&["/bin/sh", "-c", "echo shell-form; exec /bin/busybox sleep 3600"])
+    );
     let c = get("dollar").await.unwrap();
-    assert_eq!(c.cmd, s(&["/bin/sh", "-c", "echo 'dollar: $HOME $(VAR) $$ end'; exec /bin/busybox sleep 3600"]));
+    assert_eq!(
+        c.cmd,
+        s(&[
+            "/bin/sh",
+            "-c",
+            "echo 'dollar: $HOME $(VAR) $$ end'; exec /bin/busybox sleep 3600"
+        ])
+    );
     assert_eq!(c.working_dir.as_deref(), Some("/tmp"));
     assert_eq!(c.user.as_deref(), Some("65534"));
 }
@@ -69,9 +92,14 @@ async fn platform_selection_and_missing_platform() {
         let c = p.image_config(&r).await.unwrap();
         assert_eq!(c.entrypoint, s(&["/bin/busybox", "echo", "arm64"]), "{name}");
     }
-    let err = p.image_config(&request(&reg.image("arm-only"), "ns")).await.unwrap_err();
+    let err = p
+        .image_config(&request(&reg.image("arm-only"), "ns"))
+        .await
+        .unwrap_err();
     match &err {
-        LookupError::PlatformMissing { wanted, available, .. } => {
+        LookupError::PlatformMissing {
+            wanted, available, ..
+        } => {
             assert_eq!(wanted, "linux/amd64");
             assert_eq!(available, "linux/arm64");
         }
@@ -80,7 +108,10 @@ async fn platform_selection_and_missing_platform() {
     let mut r = request(&reg.image("attested"), "ns");
     r.platform.architecture = "s390x".into();
     let msg = p.image_config(&r).await.unwrap_err().to_string();
-    assert!(msg.contains("linux/amd64, linux/arm64") && !msg.contains("unknown"), "{msg}");
+    assert!(
+        msg.contains("linux/amd64, linux/arm64") && !msg.contains("unknown"),
+        "{msg}"
+    );
 }
 
 #[tokio::test]
@@ -88,7 +119,10 @@ async fn digest_references_and_missing_images() {
     let (reg, digests) = open_registry();
     let (p, _) = provider_with(insecure(&[reg.host()]), None);
     let pinned = format!("{}/respawn-test/docker@{}", reg.host(), digests["docker"]);
-    assert_eq!(p.image_config(&request(&pinned, "ns")).await.unwrap().cmd, s(&["3600"]));
+    assert_eq!(
+        p.image_config(&request(&pinned, "ns")).await.unwrap().cmd,
+        s(&["3600"])
+    );
     let both = format!("{}/respawn-test/docker:v1@{}", reg.host(), digests["docker"]);
     assert!(p.image_config(&request(&both, "ns")).await.is_ok());
 
@@ -102,7 +136,10 @@ async fn digest_references_and_missing_images() {
     }
     for bad in ["", "UPPER/case", "a b", "reg/x@sha256:short"] {
         let err = p.image_config(&request(bad, "ns")).await.unwrap_err();
-        assert!(matches!(err, LookupError::InvalidReference { .. }), "{bad:?}: {err:?}");
+        assert!(
+            matches!(err, LookupError::InvalidReference { .. }),
+            "{bad:?}: {err:?}"
+        );
     }
 }
 
@@ -111,10 +148,16 @@ async fn plain_http_only_for_listed_registries() {
     let (reg, _) = open_registry();
     // Not listed: HTTPS is spoken to a plain-HTTP registry and fails.
     let (p, _) = provider_with(insecure(&[]), None);
-    let err = p.image_config(&request(&reg.image("oci"), "ns")).await.unwrap_err();
+    let err = p
+        .image_config(&request(&reg.image("oci"), "ns"))
+        .await
+        .unwrap_err();
     assert!(matches!(err, LookupError::Registry { .. }), "{err:?}");
     // Exact host:port: the same host with another port does not count.
-    let (p, _) = provider_with(insecure(&[format!("127.0.0.1:{}", reg.port + 1), "127.0.0.1".into()]), None);
+    let (p, _) = provider_with(
+        insecure(&[format!("127.0.0.1:{}", reg.port + 1), "127.0.0.1".into()]),
+        None,
+    );
     assert!(p.image_config(&request(&reg.image("oci"), "ns")).await.is_err());
 }
 
@@ -123,7 +166,10 @@ async fn registry_down_is_a_clear_error() {
     let port = free_port();
     let host = format!("127.0.0.1:{port}");
     let (p, _) = provider_with(insecure(std::slice::from_ref(&host)), None);
-    let err = p.image_config(&request(&format!("{host}/app:v1"), "ns")).await.unwrap_err();
+    let err = p
+        .image_config(&request(&format!("{host}/app:v1"), "ns"))
+        .await
+        .unwrap_err();
     match &err {
         LookupError::Registry { reason, .. } => assert!(reason.contains("onnect"), "{reason}"),
         other => panic!("expected Registry error, got {other:?}"),
@@ -142,7 +188,10 @@ async fn slow_registry_hits_the_deadline_and_the_fetch_still_fills_the_cache() {
     let err = p.image_config(&r).await.unwrap_err();
     let took = started.elapsed();
     assert!(matches!(err, LookupError::Timeout { .. }), "{err:?}");
-    assert!(took < Duration::from_millis(1500), "answered after the registry did: {took:?}");
+    assert!(
+        took < Duration::from_millis(1500),
+        "answered after the registry did: {took:?}"
+    );
     eprintln!("slow registry: deadline 300 ms, answered in {took:?}");
     assert_eq!(metrics.lookups.get_or_create(&outcome("timeout")).get(), 1);
     // The fetch went on in the background and filled the cache.
@@ -166,7 +215,11 @@ async fn fresh_tag(host: &str, tag: &str) -> String {
     let src: Reference = format!("{host}/respawn-test/oci:v1").parse().unwrap();
     let dst: Reference = format!("{host}/respawn-test/oci:{tag}").parse().unwrap();
     let (body, _) = client
-        .pull_manifest_raw(&src, &RegistryAuth::Anonymous, &["application/vnd.oci.image.manifest.v1+json"])
+        .pull_manifest_raw(
+            &src,
+            &RegistryAuth::Anonymous,
+            &["application/vnd.oci.image.manifest.v1+json"],
+        )
         .await
         .unwrap();
     let ct = http::HeaderValue::from_static("application/vnd.oci.image.manifest.v1+json");
@@ -187,7 +240,11 @@ async fn hundred_concurrent_lookups_make_one_manifest_fetch() {
         tokio::spawn(async move { p.image_config(&r).await })
     });
     let results = futures::future::join_all(lookups).await;
-    assert!(results.iter().all(|r| r.as_ref().unwrap().as_ref().is_ok_and(|c| c.cmd == s(&["3600"]))));
+    assert!(
+        results
+            .iter()
+            .all(|r| r.as_ref().unwrap().as_ref().is_ok_and(|c| c.cmd == s(&["3600"])))
+    );
     let gets = reg.count_gets("/v2/respawn-test/oci/manifests/coalesce");
     eprintln!(
         "coalescing: 100 concurrent lookups -> {gets} manifest GET(s) at the registry; cache miss={} coalesced={}",
@@ -204,9 +261,21 @@ async fn cold_and_warm_latency() {
     let (p, _) = provider_with(insecure(&[reg.host()]), None);
     // The first lookup of the process also pays one-time initialisation; reported apart.
     let t = Instant::now();
-    p.image_config(&request(&reg.image("neither"), "ns")).await.unwrap();
+    p.image_config(&request(&reg.image("neither"), "ns"))
+        .await
+        .unwrap();
     let first = t.elapsed();
-    let names = ["oci", "docker", "index", "manifest-list", "attested", "entrypoint-only", "cmd-only", "shell-form", "dollar"];
+    let names = [
+        "oci",
+        "docker",
+        "index",
+        "manifest-list",
+        "attested",
+        "entrypoint-only",
+        "cmd-only",
+        "shell-form",
+        "dollar",
+    ];
     let (mut cold, mut warm) = (Vec::new(), Vec::new());
     for name in names {
         let r = request(&reg.image(name), "ns");

@@ -79,7 +79,12 @@ fn transient(e: &LookupError) -> bool {
 impl Cache {
     /// An empty cache holding at most `capacity` keys.
     pub fn new(ttls: Ttls, capacity: usize, metrics: RegistryMetrics) -> Arc<Self> {
-        Arc::new(Cache { slots: Mutex::default(), ttls, capacity: capacity.max(1), metrics })
+        Arc::new(Cache {
+            slots: Mutex::default(),
+            ttls,
+            capacity: capacity.max(1),
+            metrics,
+        })
     }
 
     /// The cached outcome for `key`, or the outcome of `fetch` (shared with every concurrent
@@ -135,15 +140,23 @@ impl Cache {
         let task = tokio::spawn(async move {
             let started = Instant::now();
             let outcome = tokio::time::timeout(bound, fut).await.unwrap_or_else(|_| {
-                Err(LookupError::Timeout { image: image.clone(), budget_ms: bound.as_millis() as u64 })
+                Err(LookupError::Timeout {
+                    image: image.clone(),
+                    budget_ms: bound.as_millis() as u64,
+                })
             });
-            cache.metrics.fetch(outcome_label(&outcome), started.elapsed().as_secs_f64());
+            cache
+                .metrics
+                .fetch(outcome_label(&outcome), started.elapsed().as_secs_f64());
             cache.store(key, pinned, &outcome);
             outcome
         });
         async move {
             task.await.unwrap_or_else(|e| {
-                Err(LookupError::Registry { image: name, reason: format!("lookup task failed: {e}") })
+                Err(LookupError::Registry {
+                    image: name,
+                    reason: format!("lookup task failed: {e}"),
+                })
             })
         }
         .boxed()
@@ -157,7 +170,10 @@ impl Cache {
         let slot = slots.entry(key).or_default();
         slot.inflight = None;
         let keep_stale = outcome.as_ref().is_err_and(transient)
-            && slot.entry.as_ref().is_some_and(|e| e.outcome.is_ok() && now < e.stale_until);
+            && slot
+                .entry
+                .as_ref()
+                .is_some_and(|e| e.outcome.is_ok() && now < e.stale_until);
         if keep_stale {
             if let Some(e) = slot.entry.as_mut() {
                 e.refresh_after = now + t.failure;

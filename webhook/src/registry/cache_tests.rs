@@ -15,11 +15,18 @@ fn ttls(tag_ms: u64, failure_ms: u64, stale_ms: u64) -> Ttls {
 }
 
 fn key(reference: &str) -> CacheKey {
-    CacheKey { scope: Vec::new(), reference: reference.into(), platform: Platform::default() }
+    CacheKey {
+        scope: Vec::new(),
+        reference: reference.into(),
+        platform: Platform::default(),
+    }
 }
 
 fn config(cmd: &str) -> ImageConfig {
-    ImageConfig { cmd: Some(vec![cmd.into()]), ..Default::default() }
+    ImageConfig {
+        cmd: Some(vec![cmd.into()]),
+        ..Default::default()
+    }
 }
 
 /// A fetch that counts its calls, waits `delay_ms`, then answers `answer`.
@@ -55,7 +62,12 @@ async fn concurrent_lookups_share_one_fetch() {
     assert_eq!(metrics.cache_count("miss"), 1);
     assert_eq!(metrics.cache_count("coalesced"), 99);
     // Filled: the next lookup is a hit.
-    assert_eq!(cache.get(key("r:t"), false, fetcher(&calls, 0, Ok(config("b")))).await, Ok(config("a")));
+    assert_eq!(
+        cache
+            .get(key("r:t"), false, fetcher(&calls, 0, Ok(config("b"))))
+            .await,
+        Ok(config("a"))
+    );
     assert_eq!(calls.load(Ordering::SeqCst), 1);
     assert_eq!(metrics.cache_count("hit"), 1);
 }
@@ -64,12 +76,30 @@ async fn concurrent_lookups_share_one_fetch() {
 async fn failures_are_cached_briefly() {
     let cache = Cache::new(ttls(60_000, 100, 0), 16, RegistryMetrics::new());
     let calls = Arc::new(AtomicUsize::new(0));
-    let gone = Err(LookupError::NotFound { image: "r:t".into(), reason: "manifest unknown".into() });
-    assert!(cache.get(key("r:t"), false, fetcher(&calls, 0, gone.clone())).await.is_err());
-    assert!(cache.get(key("r:t"), false, fetcher(&calls, 0, Ok(config("a")))).await.is_err());
+    let gone = Err(LookupError::NotFound {
+        image: "r:t".into(),
+        reason: "manifest unknown".into(),
+    });
+    assert!(
+        cache
+            .get(key("r:t"), false, fetcher(&calls, 0, gone.clone()))
+            .await
+            .is_err()
+    );
+    assert!(
+        cache
+            .get(key("r:t"), false, fetcher(&calls, 0, Ok(config("a"))))
+            .await
+            .is_err()
+    );
     assert_eq!(calls.load(Ordering::SeqCst), 1);
     sleep(150).await;
-    assert_eq!(cache.get(key("r:t"), false, fetcher(&calls, 0, Ok(config("a")))).await, Ok(config("a")));
+    assert_eq!(
+        cache
+            .get(key("r:t"), false, fetcher(&calls, 0, Ok(config("a"))))
+            .await,
+        Ok(config("a"))
+    );
     assert_eq!(calls.load(Ordering::SeqCst), 2);
 }
 
@@ -78,30 +108,54 @@ async fn stale_tag_is_served_while_one_refresh_runs() {
     let metrics = RegistryMetrics::new();
     let cache = Cache::new(ttls(50, 1000, 60_000), 16, metrics.clone());
     let calls = Arc::new(AtomicUsize::new(0));
-    cache.get(key("r:t"), false, fetcher(&calls, 0, Ok(config("old")))).await.unwrap();
+    cache
+        .get(key("r:t"), false, fetcher(&calls, 0, Ok(config("old"))))
+        .await
+        .unwrap();
     sleep(80).await;
     // Expired: the old value answers at once, one refresh starts (slow), others don't start more.
     for _ in 0..5 {
-        let got = cache.get(key("r:t"), false, fetcher(&calls, 100, Ok(config("new")))).await;
+        let got = cache
+            .get(key("r:t"), false, fetcher(&calls, 100, Ok(config("new"))))
+            .await;
         assert_eq!(got, Ok(config("old")));
     }
     assert_eq!(calls.load(Ordering::SeqCst), 2);
     assert_eq!(metrics.cache_count("stale"), 5);
     sleep(150).await;
-    assert_eq!(cache.get(key("r:t"), false, fetcher(&calls, 0, Ok(config("x")))).await, Ok(config("new")));
+    assert_eq!(
+        cache
+            .get(key("r:t"), false, fetcher(&calls, 0, Ok(config("x"))))
+            .await,
+        Ok(config("new"))
+    );
 }
 
 #[tokio::test]
 async fn transient_refresh_failure_keeps_the_stale_config() {
     let cache = Cache::new(ttls(50, 1000, 60_000), 16, RegistryMetrics::new());
     let calls = Arc::new(AtomicUsize::new(0));
-    cache.get(key("r:t"), false, fetcher(&calls, 0, Ok(config("old")))).await.unwrap();
+    cache
+        .get(key("r:t"), false, fetcher(&calls, 0, Ok(config("old"))))
+        .await
+        .unwrap();
     sleep(80).await;
-    let down = Err(LookupError::Registry { image: "r:t".into(), reason: "connection refused".into() });
-    assert_eq!(cache.get(key("r:t"), false, fetcher(&calls, 0, down.clone())).await, Ok(config("old")));
+    let down = Err(LookupError::Registry {
+        image: "r:t".into(),
+        reason: "connection refused".into(),
+    });
+    assert_eq!(
+        cache
+            .get(key("r:t"), false, fetcher(&calls, 0, down.clone()))
+            .await,
+        Ok(config("old"))
+    );
     sleep(30).await;
     // Still served, and no refresh storm: the failure TTL holds the next refresh back.
-    assert_eq!(cache.get(key("r:t"), false, fetcher(&calls, 0, down)).await, Ok(config("old")));
+    assert_eq!(
+        cache.get(key("r:t"), false, fetcher(&calls, 0, down)).await,
+        Ok(config("old"))
+    );
     assert_eq!(calls.load(Ordering::SeqCst), 2);
 }
 
@@ -109,21 +163,43 @@ async fn transient_refresh_failure_keeps_the_stale_config() {
 async fn definitive_refresh_failure_replaces_the_stale_config() {
     let cache = Cache::new(ttls(50, 1000, 60_000), 16, RegistryMetrics::new());
     let calls = Arc::new(AtomicUsize::new(0));
-    cache.get(key("r:t"), false, fetcher(&calls, 0, Ok(config("old")))).await.unwrap();
+    cache
+        .get(key("r:t"), false, fetcher(&calls, 0, Ok(config("old"))))
+        .await
+        .unwrap();
     sleep(80).await;
-    let gone = Err(LookupError::NotFound { image: "r:t".into(), reason: "tag deleted".into() });
-    assert_eq!(cache.get(key("r:t"), false, fetcher(&calls, 0, gone.clone())).await, Ok(config("old")));
+    let gone = Err(LookupError::NotFound {
+        image: "r:t".into(),
+        reason: "tag deleted".into(),
+    });
+    assert_eq!(
+        cache
+            .get(key("r:t"), false, fetcher(&calls, 0, gone.clone()))
+            .await,
+        Ok(config("old"))
+    );
     sleep(30).await;
-    assert_eq!(cache.get(key("r:t"), false, fetcher(&calls, 0, Ok(config("x")))).await, gone);
+    assert_eq!(
+        cache
+            .get(key("r:t"), false, fetcher(&calls, 0, Ok(config("x"))))
+            .await,
+        gone
+    );
 }
 
 #[tokio::test]
 async fn digests_outlive_the_tag_ttl() {
     let cache = Cache::new(ttls(10, 10, 0), 16, RegistryMetrics::new());
     let calls = Arc::new(AtomicUsize::new(0));
-    cache.get(key("r@sha256:1"), true, fetcher(&calls, 0, Ok(config("a")))).await.unwrap();
+    cache
+        .get(key("r@sha256:1"), true, fetcher(&calls, 0, Ok(config("a"))))
+        .await
+        .unwrap();
     sleep(50).await;
-    cache.get(key("r@sha256:1"), true, fetcher(&calls, 0, Ok(config("b")))).await.unwrap();
+    cache
+        .get(key("r@sha256:1"), true, fetcher(&calls, 0, Ok(config("b"))))
+        .await
+        .unwrap();
     assert_eq!(calls.load(Ordering::SeqCst), 1);
 }
 
@@ -137,7 +213,12 @@ async fn an_abandoned_lookup_still_fills_the_cache() {
     );
     assert!(quick.await.is_err(), "the caller gives up first");
     sleep(150).await;
-    assert_eq!(cache.get(key("r:t"), false, fetcher(&calls, 0, Ok(config("b")))).await, Ok(config("a")));
+    assert_eq!(
+        cache
+            .get(key("r:t"), false, fetcher(&calls, 0, Ok(config("b"))))
+            .await,
+        Ok(config("a"))
+    );
     assert_eq!(calls.load(Ordering::SeqCst), 1);
 }
 
@@ -146,9 +227,20 @@ async fn scopes_do_not_share_entries() {
     let cache = Cache::new(ttls(60_000, 1000, 0), 16, RegistryMetrics::new());
     let calls = Arc::new(AtomicUsize::new(0));
     let mut other = key("r:t");
-    other.scope = vec![Credential { username: "u".into(), password: "p".into() }];
-    cache.get(key("r:t"), false, fetcher(&calls, 0, Ok(config("anon")))).await.unwrap();
-    assert_eq!(cache.get(other, false, fetcher(&calls, 0, Ok(config("cred")))).await, Ok(config("cred")));
+    other.scope = vec![Credential {
+        username: "u".into(),
+        password: "p".into(),
+    }];
+    cache
+        .get(key("r:t"), false, fetcher(&calls, 0, Ok(config("anon"))))
+        .await
+        .unwrap();
+    assert_eq!(
+        cache
+            .get(other, false, fetcher(&calls, 0, Ok(config("cred"))))
+            .await,
+        Ok(config("cred"))
+    );
     assert_eq!(calls.load(Ordering::SeqCst), 2);
 }
 
@@ -157,7 +249,10 @@ async fn capacity_is_enforced() {
     let cache = Cache::new(ttls(60_000, 1000, 0), 3, RegistryMetrics::new());
     let calls = Arc::new(AtomicUsize::new(0));
     for i in 0..10 {
-        cache.get(key(&format!("r:{i}")), false, fetcher(&calls, 0, Ok(config("a")))).await.unwrap();
+        cache
+            .get(key(&format!("r:{i}")), false, fetcher(&calls, 0, Ok(config("a"))))
+            .await
+            .unwrap();
     }
     assert!(cache.len() <= 3, "{} entries", cache.len());
 }

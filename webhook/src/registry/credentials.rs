@@ -59,7 +59,9 @@ pub async fn keyrings(
             }
         }
         Ok(None) => tracing::debug!(namespace, service_account, "service account not found"),
-        Err(e) => tracing::warn!(error = %e, "cannot read service account; using the pod's pull secrets only"),
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot read service account; using the pod's pull secrets only")
+        }
     }
     let mut wanted: Vec<(&str, &str)> = names.iter().map(|n| (namespace, n.as_str())).collect();
     if let Some((ns, name)) = global {
@@ -103,7 +105,12 @@ pub struct KubeCredentials {
 impl KubeCredentials {
     /// Reads with `client`, reusing each answer for `ttl`.
     pub fn new(client: kube::Client, ttl: Duration) -> Self {
-        KubeCredentials { client, ttl, secrets: Mutex::default(), accounts: Mutex::default() }
+        KubeCredentials {
+            client,
+            ttl,
+            secrets: Mutex::default(),
+            accounts: Mutex::default(),
+        }
     }
 }
 

@@ -54,7 +54,10 @@ fn build(settings: &FetchSettings) -> Result<Client, OciDistributionError> {
         extra_root_certificates: settings
             .ca_certs
             .iter()
-            .map(|pem| Certificate { encoding: CertificateEncoding::Pem, data: pem.clone() })
+            .map(|pem| Certificate {
+                encoding: CertificateEncoding::Pem,
+                data: pem.clone(),
+            })
             .collect(),
         platform_resolver: None,
         connect_timeout: Some(Duration::from_secs(5)),
@@ -130,12 +133,17 @@ impl Fetcher {
 
     /// Tops the spare pool up in the background (no-op outside a Tokio runtime).
     pub fn refill(&self) {
-        let Ok(rt) = tokio::runtime::Handle::try_current() else { return };
+        let Ok(rt) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
         if self.refilling.swap(true, Ordering::SeqCst) {
             return;
         }
-        let (spares, settings, flag) =
-            (Arc::clone(&self.spares), self.settings.clone(), Arc::clone(&self.refilling));
+        let (spares, settings, flag) = (
+            Arc::clone(&self.spares),
+            self.settings.clone(),
+            Arc::clone(&self.refilling),
+        );
         rt.spawn_blocking(move || {
             while spares.lock().expect("spare pool poisoned").len() < SPARES {
                 match build(&settings) {
@@ -182,21 +190,28 @@ impl Fetcher {
             None => RegistryAuth::Anonymous,
         };
         let err = |e: OciDistributionError| map_error(image, e);
-        let (body, mut digest) = client.pull_manifest_raw(reference, &auth, ACCEPT).await.map_err(err)?;
+        let (body, mut digest) = client
+            .pull_manifest_raw(reference, &auth, ACCEPT)
+            .await
+            .map_err(err)?;
         let mut manifest = parse_manifest(image, &body)?;
         let mut source = reference.clone();
         if let Some(entries) = &manifest.manifests {
-            let entry = platform::select(entries, wanted).map_err(|available| LookupError::PlatformMissing {
-                image: image.into(),
-                wanted: platform::display(wanted),
-                available,
-            })?;
+            let entry =
+                platform::select(entries, wanted).map_err(|available| LookupError::PlatformMissing {
+                    image: image.into(),
+                    wanted: platform::display(wanted),
+                    available,
+                })?;
             source = Reference::with_digest(
                 reference.registry().into(),
                 reference.repository().into(),
                 entry.digest.clone(),
             );
-            let (body, d) = client.pull_manifest_raw(&source, &auth, ACCEPT).await.map_err(err)?;
+            let (body, d) = client
+                .pull_manifest_raw(&source, &auth, ACCEPT)
+                .await
+                .map_err(err)?;
             manifest = parse_manifest(image, &body)?;
             digest = d;
             if manifest.manifests.is_some() {
@@ -204,10 +219,16 @@ impl Fetcher {
             }
         }
         let desc = manifest.config.ok_or_else(|| {
-            registry_err(image, &format!("manifest ({}) has no config", manifest.media_type))
+            registry_err(
+                image,
+                &format!("manifest ({}) has no config", manifest.media_type),
+            )
         })?;
         if desc.size > MAX_CONFIG_BYTES {
-            return Err(registry_err(image, &format!("config blob is {} bytes", desc.size)));
+            return Err(registry_err(
+                image,
+                &format!("config blob is {} bytes", desc.size),
+            ));
         }
         let mut blob = Vec::with_capacity(desc.size.max(0) as usize);
         client.pull_blob(&source, &desc, &mut blob).await.map_err(err)?;
@@ -234,7 +255,10 @@ fn parse_manifest(image: &str, body: &[u8]) -> Result<Manifest, LookupError> {
 }
 
 fn registry_err(image: &str, reason: &str) -> LookupError {
-    LookupError::Registry { image: image.into(), reason: reason.into() }
+    LookupError::Registry {
+        image: image.into(),
+        reason: reason.into(),
+    }
 }
 
 /// The error and its sources, `a: b: c` (reqwest hides "connection refused" in a source).
@@ -278,7 +302,9 @@ pub fn map_error(image: &str, e: OciDistributionError) -> LookupError {
             }
         }
         OciDistributionError::ServerError { code: 404, .. } => LookupError::NotFound { image, reason },
-        OciDistributionError::ServerError { code: 401 | 403, .. } => LookupError::Unauthorized { image, reason },
+        OciDistributionError::ServerError { code: 401 | 403, .. } => {
+            LookupError::Unauthorized { image, reason }
+        }
         _ => LookupError::Registry { image, reason },
     }
 }

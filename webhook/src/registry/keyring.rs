@@ -68,9 +68,13 @@ impl Entry {
                     .decode(auth.trim())
                     .map_err(|e| format!("auth field is not base64: {e}"))?;
                 let text = String::from_utf8(raw).map_err(|_| "auth field is not UTF-8".to_string())?;
-                let (user, pass) =
-                    text.split_once(':').ok_or("auth field has no ':' between user and password")?;
-                Ok(Credential { username: user.into(), password: pass.into() })
+                let (user, pass) = text
+                    .split_once(':')
+                    .ok_or("auth field has no ':' between user and password")?;
+                Ok(Credential {
+                    username: user.into(),
+                    password: pass.into(),
+                })
             }
             None => Ok(Credential {
                 username: self.username.unwrap_or_default(),
@@ -98,8 +102,9 @@ impl Keyring {
             _ => return Ok(Keyring::default()),
         };
         match bytes {
-            Some(b) if !b.0.is_empty() => Keyring::parse(&b.0, nested)
-                .map_err(|reason| KeyringError::Invalid { name, reason }),
+            Some(b) if !b.0.is_empty() => {
+                Keyring::parse(&b.0, nested).map_err(|reason| KeyringError::Invalid { name, reason })
+            }
             _ => Ok(Keyring::default()),
         }
     }
@@ -107,7 +112,9 @@ impl Keyring {
     /// Parses `{"auths":{KEY:ENTRY}}` (`nested`) or the legacy `{KEY:ENTRY}`.
     pub fn parse(bytes: &[u8], nested: bool) -> Result<Keyring, String> {
         let map: BTreeMap<String, Entry> = if nested {
-            serde_json::from_slice::<ConfigJson>(bytes).map_err(|e| e.to_string())?.auths
+            serde_json::from_slice::<ConfigJson>(bytes)
+                .map_err(|e| e.to_string())?
+                .auths
         } else {
             serde_json::from_slice(bytes).map_err(|e| e.to_string())?
         };
@@ -148,13 +155,24 @@ impl Keyring {
 
 /// `https://host:port/v1/path` → `host:port/path`; `/v1/` and `/v2/` alone mean the host.
 fn normalize_key(key: &str) -> String {
-    let rest = key.strip_prefix("https://").or_else(|| key.strip_prefix("http://")).unwrap_or(key);
+    let rest = key
+        .strip_prefix("https://")
+        .or_else(|| key.strip_prefix("http://"))
+        .unwrap_or(key);
     let (host, path) = match rest.find('/') {
         Some(i) => (&rest[..i], &rest[i..]),
         None => (rest, ""),
     };
-    let path = if path.starts_with("/v1/") || path.starts_with("/v2/") { &path[3..] } else { path };
-    if path.is_empty() || path == "/" { host.to_string() } else { format!("{host}{path}") }
+    let path = if path.starts_with("/v1/") || path.starts_with("/v2/") {
+        &path[3..]
+    } else {
+        path
+    };
+    if path.is_empty() || path == "/" {
+        host.to_string()
+    } else {
+        format!("{host}{path}")
+    }
 }
 
 /// Docker Hub images: `busybox`, `library/busybox`, `docker.io/...`, `user/repo`.

@@ -4,7 +4,10 @@ use super::*;
 use k8s_openapi::ByteString;
 
 fn cred(u: &str, p: &str) -> Credential {
-    Credential { username: u.into(), password: p.into() }
+    Credential {
+        username: u.into(),
+        password: p.into(),
+    }
 }
 
 fn ring(json: &str) -> Keyring {
@@ -14,7 +17,9 @@ fn ring(json: &str) -> Keyring {
 #[test]
 fn auth_field_wins_and_decodes() {
     // "alice:s3:cret" — the password may itself contain ':'.
-    let k = ring(r#"{"auths":{"reg.example:5000":{"username":"x","password":"y","auth":"YWxpY2U6czM6Y3JldA=="}}}"#);
+    let k = ring(
+        r#"{"auths":{"reg.example:5000":{"username":"x","password":"y","auth":"YWxpY2U6czM6Y3JldA=="}}}"#,
+    );
     assert_eq!(k.lookup("reg.example:5000/app"), vec![cred("alice", "s3:cret")]);
 }
 
@@ -56,9 +61,17 @@ fn path_prefix_and_specific_first() {
         r#"{"auths":{"reg.example":{"username":"host","password":"p"},
                      "reg.example/team":{"username":"team","password":"p"}}}"#,
     );
-    let users: Vec<_> = k.lookup("reg.example/team/app").into_iter().map(|c| c.username).collect();
+    let users: Vec<_> = k
+        .lookup("reg.example/team/app")
+        .into_iter()
+        .map(|c| c.username)
+        .collect();
     assert_eq!(users, ["team", "host"]);
-    let users: Vec<_> = k.lookup("reg.example/other/app").into_iter().map(|c| c.username).collect();
+    let users: Vec<_> = k
+        .lookup("reg.example/other/app")
+        .into_iter()
+        .map(|c| c.username)
+        .collect();
     assert_eq!(users, ["host"]);
 }
 
@@ -75,7 +88,10 @@ fn docker_hub_fallback_to_index_key() {
 fn legacy_dockercfg_and_secret_types() {
     let legacy = br#"{"reg.example":{"auth":"dTpw"}}"#; // u:p
     let secret = |ty: &str, key: &str| Secret {
-        metadata: kube::api::ObjectMeta { name: Some("s".into()), ..Default::default() },
+        metadata: kube::api::ObjectMeta {
+            name: Some("s".into()),
+            ..Default::default()
+        },
         type_: Some(ty.into()),
         data: Some([(key.to_string(), ByteString(legacy.to_vec()))].into()),
         ..Default::default()
@@ -83,9 +99,15 @@ fn legacy_dockercfg_and_secret_types() {
     let k = Keyring::from_secret(&secret(DOCKER_CFG, ".dockercfg")).unwrap();
     assert_eq!(k.lookup("reg.example/app"), vec![cred("u", "p")]);
     // Opaque secrets are ignored, as the kubelet does.
-    assert!(Keyring::from_secret(&secret("Opaque", ".dockercfg")).unwrap().is_empty());
+    assert!(
+        Keyring::from_secret(&secret("Opaque", ".dockercfg"))
+            .unwrap()
+            .is_empty()
+    );
     // A dockerconfigjson secret without "auths" holds no credentials.
-    assert!(Keyring::from_secret(&secret(DOCKER_CONFIG_JSON, ".dockerconfigjson")).is_ok_and(|k| k.is_empty()));
+    assert!(
+        Keyring::from_secret(&secret(DOCKER_CONFIG_JSON, ".dockerconfigjson")).is_ok_and(|k| k.is_empty())
+    );
 }
 
 #[test]

@@ -79,27 +79,47 @@ impl RegistryMetrics {
 
     /// Counts one answered lookup.
     pub fn lookup(&self, outcome: &str) {
-        self.lookups.get_or_create(&OutcomeLabel { outcome: outcome.into() }).inc();
+        self.lookups
+            .get_or_create(&OutcomeLabel {
+                outcome: outcome.into(),
+            })
+            .inc();
     }
 
     /// Counts how one lookup was served by the cache.
     pub fn cache_result(&self, result: &str) {
-        self.cache.get_or_create(&CacheLabel { result: result.into() }).inc();
+        self.cache
+            .get_or_create(&CacheLabel {
+                result: result.into(),
+            })
+            .inc();
     }
 
     /// Records one registry fetch.
     pub fn fetch(&self, outcome: &str, seconds: f64) {
-        self.fetches.get_or_create(&OutcomeLabel { outcome: outcome.into() }).inc();
+        self.fetches
+            .get_or_create(&OutcomeLabel {
+                outcome: outcome.into(),
+            })
+            .inc();
         self.fetch_duration.observe(seconds);
     }
 
     /// Reads a counter of [`Self::cache`] (tests and benchmarks).
     pub fn cache_count(&self, result: &str) -> u64 {
-        self.cache.get_or_create(&CacheLabel { result: result.into() }).get()
+        self.cache
+            .get_or_create(&CacheLabel {
+                result: result.into(),
+            })
+            .get()
     }
 
     /// Reads a counter of [`Self::fetches`] (tests and benchmarks).
     pub fn fetch_count(&self, outcome: &str) -> u64 {
-        self.fetches.get_or_create(&OutcomeLabel { outcome: outcome.into() }).get()
+        self.fetches
+            .get_or_create(&OutcomeLabel {
+                outcome: outcome.into(),
+            })
+            .get()
     }
 }

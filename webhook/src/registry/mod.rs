@@ -45,37 +45,76 @@ pub struct RegistryOptions {
     pub registry_ca_bundle: Option<PathBuf>,
 
     /// A pull secret (`NAMESPACE/NAME`) tried for every pod after the pod's own credentials.
-    #[arg(long, value_name = "NAMESPACE/NAME", env = "RESPAWN_WEBHOOK_GLOBAL_PULL_SECRET")]
+    #[arg(
+        long,
+        value_name = "NAMESPACE/NAME",
+        env = "RESPAWN_WEBHOOK_GLOBAL_PULL_SECRET"
+    )]
     pub global_pull_secret: Option<String>,
 
     /// Seconds a config looked up by tag is served before it is revalidated.
-    #[arg(long, value_name = "SECS", default_value_t = 60, env = "RESPAWN_WEBHOOK_CACHE_TAG_TTL")]
+    #[arg(
+        long,
+        value_name = "SECS",
+        default_value_t = 60,
+        env = "RESPAWN_WEBHOOK_CACHE_TAG_TTL"
+    )]
     pub cache_tag_ttl: u64,
 
     /// Seconds a config looked up by digest is kept (digests are immutable).
-    #[arg(long, value_name = "SECS", default_value_t = 86400, env = "RESPAWN_WEBHOOK_CACHE_DIGEST_TTL")]
+    #[arg(
+        long,
+        value_name = "SECS",
+        default_value_t = 86400,
+        env = "RESPAWN_WEBHOOK_CACHE_DIGEST_TTL"
+    )]
     pub cache_digest_ttl: u64,
 
     /// Seconds a failed lookup is remembered, so a broken image does not hammer the registry.
-    #[arg(long, value_name = "SECS", default_value_t = 5, env = "RESPAWN_WEBHOOK_CACHE_FAILURE_TTL")]
+    #[arg(
+        long,
+        value_name = "SECS",
+        default_value_t = 5,
+        env = "RESPAWN_WEBHOOK_CACHE_FAILURE_TTL"
+    )]
     pub cache_failure_ttl: u64,
 
     /// Seconds past its TTL a tag's config may still be served while it is refreshed in the
     /// background (stale-while-revalidate); also covers a registry outage.
-    #[arg(long, value_name = "SECS", default_value_t = 3600, env = "RESPAWN_WEBHOOK_CACHE_STALE_WINDOW")]
+    #[arg(
+        long,
+        value_name = "SECS",
+        default_value_t = 3600,
+        env = "RESPAWN_WEBHOOK_CACHE_STALE_WINDOW"
+    )]
     pub cache_stale_window: u64,
 
     /// Maximum number of cached image configs.
-    #[arg(long, value_name = "N", default_value_t = 4096, env = "RESPAWN_WEBHOOK_CACHE_CAPACITY")]
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 4096,
+        env = "RESPAWN_WEBHOOK_CACHE_CAPACITY"
+    )]
     pub cache_capacity: usize,
 
     /// Seconds pull secrets and service accounts read from the API server are reused.
-    #[arg(long, value_name = "SECS", default_value_t = 10, env = "RESPAWN_WEBHOOK_CREDENTIAL_TTL")]
+    #[arg(
+        long,
+        value_name = "SECS",
+        default_value_t = 10,
+        env = "RESPAWN_WEBHOOK_CREDENTIAL_TTL"
+    )]
     pub credential_ttl: u64,
 
     /// Upper bound in seconds of one background registry fetch (a lookup's own deadline is
     /// usually much shorter; the fetch goes on to fill the cache for the next lookup).
-    #[arg(long, value_name = "SECS", default_value_t = 30, env = "RESPAWN_WEBHOOK_REGISTRY_FETCH_TIMEOUT")]
+    #[arg(
+        long,
+        value_name = "SECS",
+        default_value_t = 30,
+        env = "RESPAWN_WEBHOOK_REGISTRY_FETCH_TIMEOUT"
+    )]
     pub registry_fetch_timeout: u64,
 }
 
@@ -111,7 +150,9 @@ impl RegistryOptions {
 
     /// `--global-pull-secret` split into (namespace, name).
     pub fn global_secret(&self) -> anyhow::Result<Option<(String, String)>> {
-        let Some(s) = &self.global_pull_secret else { return Ok(None) };
+        let Some(s) = &self.global_pull_secret else {
+            return Ok(None);
+        };
         match s.split_once('/') {
             Some((ns, name)) if !ns.is_empty() && !name.is_empty() && !name.contains('/') => {
                 Ok(Some((ns.to_string(), name.to_string())))
@@ -133,9 +174,16 @@ impl RegistryOptions {
             let text = std::fs::read_to_string(path)
                 .with_context(|| format!("reading --registry-ca-bundle {}", path.display()))?;
             ca_certs = split_pem(&text);
-            anyhow::ensure!(!ca_certs.is_empty(), "--registry-ca-bundle {}: no PEM certificate in it", path.display());
+            anyhow::ensure!(
+                !ca_certs.is_empty(),
+                "--registry-ca-bundle {}: no PEM certificate in it",
+                path.display()
+            );
         }
-        Ok(FetchSettings { insecure: self.insecure_registries.clone(), ca_certs })
+        Ok(FetchSettings {
+            insecure: self.insecure_registries.clone(),
+            ca_certs,
+        })
     }
 }
 
@@ -164,7 +212,10 @@ pub async fn provider(
     // oci-client's TLS stack is rustls without a built-in provider: make sure ring is installed.
     let _ = rustls::crypto::ring::default_provider().install_default();
     let credentials = kube.map(|client| {
-        Arc::new(KubeCredentials::new(client, Duration::from_secs(opts.credential_ttl))) as Arc<dyn CredentialSource>
+        Arc::new(KubeCredentials::new(
+            client,
+            Duration::from_secs(opts.credential_ttl),
+        )) as Arc<dyn CredentialSource>
     });
     let provider = RegistryProvider::new(
         Fetcher::new(opts.fetch_settings()?).map_err(|e| anyhow::anyhow!("registry client: {e}"))?,

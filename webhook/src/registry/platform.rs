@@ -65,7 +65,10 @@ fn variant_matches(arch: &str, wanted: Option<&str>, have: Option<&str>) -> bool
 /// The entry for `wanted`, or `Err(available)`: the real platforms, comma-separated.
 pub fn select<'a>(entries: &'a [IndexEntry], wanted: &Platform) -> Result<&'a IndexEntry, String> {
     let real = || {
-        entries.iter().filter_map(|e| e.platform.as_ref().map(|p| (e, p))).filter(|(_, p)| !p.is_attestation())
+        entries
+            .iter()
+            .filter_map(|e| e.platform.as_ref().map(|p| (e, p)))
+            .filter(|(_, p)| !p.is_attestation())
     };
     let found = real().find(|(_, p)| {
         p.os == wanted.os
@@ -76,7 +79,11 @@ pub fn select<'a>(entries: &'a [IndexEntry], wanted: &Platform) -> Result<&'a In
         Some((e, _)) => Ok(e),
         None => {
             let names: Vec<String> = real().map(|(_, p)| display(&p.as_platform())).collect();
-            Err(if names.is_empty() { "no platforms".to_string() } else { names.join(", ") })
+            Err(if names.is_empty() {
+                "no platforms".to_string()
+            } else {
+                names.join(", ")
+            })
         }
     }
 }
@@ -97,7 +104,11 @@ mod tests {
     }
 
     fn want(arch: &str, variant: Option<&str>) -> Platform {
-        Platform { os: "linux".into(), architecture: arch.into(), variant: variant.map(Into::into) }
+        Platform {
+            os: "linux".into(),
+            architecture: arch.into(),
+            variant: variant.map(Into::into),
+        }
     }
 
     #[test]
@@ -109,14 +120,20 @@ mod tests {
         ];
         assert_eq!(select(&entries, &want("amd64", None)).unwrap().digest, "amd");
         assert_eq!(select(&entries, &want("arm64", None)).unwrap().digest, "arm");
-        assert_eq!(select(&entries, &want("arm64", Some("v8"))).unwrap().digest, "arm");
+        assert_eq!(
+            select(&entries, &want("arm64", Some("v8"))).unwrap().digest,
+            "arm"
+        );
         let err = select(&entries, &want("s390x", None)).unwrap_err();
         assert_eq!(err, "linux/amd64, linux/arm64/v8");
     }
 
     #[test]
     fn variants_must_match_when_asked() {
-        let entries = [entry("v6", "linux", "arm", Some("v6")), entry("v7", "linux", "arm", Some("v7"))];
+        let entries = [
+            entry("v6", "linux", "arm", Some("v6")),
+            entry("v7", "linux", "arm", Some("v7")),
+        ];
         assert_eq!(select(&entries, &want("arm", Some("v7"))).unwrap().digest, "v7");
         assert_eq!(select(&entries, &want("arm", None)).unwrap().digest, "v6");
         assert!(select(&entries, &want("arm", Some("v5"))).is_err());
@@ -128,7 +145,10 @@ mod tests {
     #[test]
     fn windows_does_not_match_linux() {
         let entries = [entry("w", "windows", "amd64", None)];
-        assert_eq!(select(&entries, &want("amd64", None)).unwrap_err(), "windows/amd64");
+        assert_eq!(
+            select(&entries, &want("amd64", None)).unwrap_err(),
+            "windows/amd64"
+        );
         assert_eq!(select(&[], &want("amd64", None)).unwrap_err(), "no platforms");
     }
 }

@@ -24,7 +24,10 @@ pub struct RegistryProvider {
 /// Parses `image` as the kubelet does: `busybox` → `docker.io/library/busybox:latest`,
 /// registries with ports, tags, digests.
 pub fn parse_reference(image: &str) -> Result<Reference, LookupError> {
-    let invalid = |reason: String| LookupError::InvalidReference { image: image.into(), reason };
+    let invalid = |reason: String| LookupError::InvalidReference {
+        image: image.into(),
+        reason,
+    };
     if image.trim() != image || image.is_empty() {
         return Err(invalid("empty or surrounded by whitespace".into()));
     }
@@ -88,7 +91,9 @@ impl RegistryProvider {
         let fetcher = Arc::clone(&self.fetcher);
         let (image, platform) = (req.image.clone(), req.platform.clone());
         self.cache
-            .get(key, pinned, move || async move { fetcher.fetch(&image, &reference, &scope, &platform).await })
+            .get(key, pinned, move || async move {
+                fetcher.fetch(&image, &reference, &scope, &platform).await
+            })
             .await
     }
 }
@@ -100,12 +105,19 @@ impl ImageConfigProvider for RegistryProvider {
         let outcome = tokio::time::timeout_at(req.deadline.into(), self.lookup(req))
             .await
             .unwrap_or_else(|_| {
-                Err(LookupError::Timeout { image: req.image.clone(), budget_ms: budget.as_millis() as u64 })
+                Err(LookupError::Timeout {
+                    image: req.image.clone(),
+                    budget_ms: budget.as_millis() as u64,
+                })
             });
         self.metrics.lookup(outcome_label(&outcome));
         match &outcome {
-            Ok(c) => tracing::debug!(image = %req.image, namespace = %req.namespace, digest = ?c.digest, "image config"),
-            Err(e) => tracing::info!(image = %req.image, namespace = %req.namespace, error = %e, "image lookup failed"),
+            Ok(c) => {
+                tracing::debug!(image = %req.image, namespace = %req.namespace, digest = ?c.digest, "image config")
+            }
+            Err(e) => {
+                tracing::info!(image = %req.image, namespace = %req.namespace, error = %e, "image lookup failed")
+            }
         }
         outcome
     }

@@ -27,12 +27,19 @@ pub const USER: &str = "tester";
 pub const PASSWORD: &str = "s3cret-pw";
 
 pub fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
 }
 
 /// A port nobody listens on right now.
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 /// Runs a stack script; panics with its output when it fails.
@@ -44,8 +51,15 @@ pub fn script(name: &str, args: &[&str], env: &[(&str, &str)]) -> String {
         .env("REGISTRY_OWNER_PID", std::process::id().to_string())
         .output()
         .unwrap_or_else(|e| panic!("cannot run {}: {e}", path.display()));
-    let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-    assert!(out.status.success(), "{name} {args:?} failed ({}):\n{stdout}\n{stderr}", out.status);
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert!(
+        out.status.success(),
+        "{name} {args:?} failed ({}):\n{stdout}\n{stderr}",
+        out.status
+    );
     stdout.into_owned()
 }
 
@@ -137,7 +151,11 @@ pub fn open_registry() -> &'static (Registry, Digests) {
 pub fn background() -> &'static tokio::runtime::Handle {
     static RT: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
     RT.get_or_init(|| {
-        tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap()
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap()
     })
     .handle()
 }
@@ -161,7 +179,10 @@ pub fn provider_with(
 }
 
 pub fn insecure(hosts: &[String]) -> RegistryOptions {
-    RegistryOptions { insecure_registries: hosts.to_vec(), ..RegistryOptions::default() }
+    RegistryOptions {
+        insecure_registries: hosts.to_vec(),
+        ..RegistryOptions::default()
+    }
 }
 
 /// A lookup in `namespace` with a 5 s budget.
@@ -177,7 +198,11 @@ pub fn request(image: &str, namespace: &str) -> LookupRequest {
 }
 
 pub fn arm64() -> Platform {
-    Platform { os: "linux".into(), architecture: "arm64".into(), variant: None }
+    Platform {
+        os: "linux".into(),
+        architecture: "arm64".into(),
+        variant: None,
+    }
 }
 
 /// A `kubernetes.io/dockerconfigjson` secret for `host`.
@@ -206,18 +231,27 @@ pub struct FakeCredentials {
 
 impl FakeCredentials {
     pub fn add_secret(&self, secret: Secret) {
-        let key = (secret.metadata.namespace.clone().unwrap(), secret.metadata.name.clone().unwrap());
+        let key = (
+            secret.metadata.namespace.clone().unwrap(),
+            secret.metadata.name.clone().unwrap(),
+        );
         self.secrets.lock().unwrap().insert(key, secret);
     }
 
     pub fn add_service_account(&self, namespace: &str, name: &str, pull_secrets: &[&str]) {
         let sa = ServiceAccount {
             image_pull_secrets: Some(
-                pull_secrets.iter().map(|n| LocalObjectReference { name: n.to_string() }).collect(),
+                pull_secrets
+                    .iter()
+                    .map(|n| LocalObjectReference { name: n.to_string() })
+                    .collect(),
             ),
             ..Default::default()
         };
-        self.accounts.lock().unwrap().insert((namespace.into(), name.into()), sa);
+        self.accounts
+            .lock()
+            .unwrap()
+            .insert((namespace.into(), name.into()), sa);
     }
 }
 
@@ -225,7 +259,12 @@ impl FakeCredentials {
 impl CredentialSource for FakeCredentials {
     async fn secret(&self, namespace: &str, name: &str) -> Result<Option<Secret>, CredentialError> {
         self.reads.fetch_add(1, Ordering::SeqCst);
-        Ok(self.secrets.lock().unwrap().get(&(namespace.into(), name.into())).cloned())
+        Ok(self
+            .secrets
+            .lock()
+            .unwrap()
+            .get(&(namespace.into(), name.into()))
+            .cloned())
     }
 
     async fn service_account(
@@ -234,7 +273,12 @@ impl CredentialSource for FakeCredentials {
         name: &str,
     ) -> Result<Option<ServiceAccount>, CredentialError> {
         self.reads.fetch_add(1, Ordering::SeqCst);
-        Ok(self.accounts.lock().unwrap().get(&(namespace.into(), name.into())).cloned())
+        Ok(self
+            .accounts
+            .lock()
+            .unwrap()
+            .get(&(namespace.into(), name.into()))
+            .cloned())
     }
 }
 
@@ -256,7 +300,9 @@ impl SlowProxy {
         background().spawn(async move {
             let listener = tokio::net::TcpListener::from_std(listener).unwrap();
             loop {
-                let Ok((mut client, _)) = listener.accept().await else { continue };
+                let Ok((mut client, _)) = listener.accept().await else {
+                    continue;
+                };
                 c.fetch_add(1, Ordering::SeqCst);
                 let wait = Duration::from_millis(d.load(Ordering::SeqCst));
                 tokio::spawn(async move {
@@ -267,7 +313,11 @@ impl SlowProxy {
                 });
             }
         });
-        SlowProxy { port, delay_ms, connections }
+        SlowProxy {
+            port,
+            delay_ms,
+            connections,
+        }
     }
 
     pub fn host(&self) -> String {

@@ -47,10 +47,15 @@ impl TokenServer {
         let port = listener.local_addr().unwrap().port();
         super::background().spawn(async move {
             let listener = tokio::net::TcpListener::from_std(listener).unwrap();
-            let app = axum::Router::new().route("/token", axum::routing::get(token)).with_state(state);
+            let app = axum::Router::new()
+                .route("/token", axum::routing::get(token))
+                .with_state(state);
             axum::serve(listener, app).await.unwrap();
         });
-        TokenServer { port, cert_pem: cert.pem() }
+        TokenServer {
+            port,
+            cert_pem: cert.pem(),
+        }
     }
 
     pub fn realm(&self) -> String {
@@ -82,9 +87,15 @@ fn percent_decode(s: &str) -> String {
 }
 
 fn basic_ok(headers: &HeaderMap, st: &TokenState) -> bool {
-    let Some(v) = headers.get("authorization").and_then(|v| v.to_str().ok()) else { return false };
-    let Some(b64) = v.strip_prefix("Basic ") else { return false };
-    let Ok(raw) = STANDARD.decode(b64) else { return false };
+    let Some(v) = headers.get("authorization").and_then(|v| v.to_str().ok()) else {
+        return false;
+    };
+    let Some(b64) = v.strip_prefix("Basic ") else {
+        return false;
+    };
+    let Ok(raw) = STANDARD.decode(b64) else {
+        return false;
+    };
     raw == format!("{}:{}", st.user, st.password).into_bytes()
 }
 
@@ -96,7 +107,11 @@ fn der_to_jws(der: &[u8]) -> Vec<u8> {
         assert_eq!(der[i], 0x02, "INTEGER expected");
         let len = der[i + 1] as usize;
         let int = &der[i + 2..i + 2 + len];
-        let int = if int.len() > 32 { &int[int.len() - 32..] } else { int };
+        let int = if int.len() > 32 {
+            &int[int.len() - 32..]
+        } else {
+            int
+        };
         out.extend(std::iter::repeat_n(0, 32 - int.len()));
         out.extend_from_slice(int);
         i += 2 + len;
@@ -110,7 +125,9 @@ async fn token(State(st): State<Arc<TokenState>>, headers: HeaderMap, RawQuery(q
     }
     let mut access = Vec::new();
     for pair in q.unwrap_or_default().split('&') {
-        let Some(("scope", v)) = pair.split_once('=') else { continue };
+        let Some(("scope", v)) = pair.split_once('=') else {
+            continue;
+        };
         let scope = percent_decode(v);
         let mut parts = scope.splitn(3, ':');
         if let (Some(kind), Some(name), Some(actions)) = (parts.next(), parts.next(), parts.next()) {

@@ -5,7 +5,11 @@
 #                       container runs: `/respawn install /respawn/respawn`).
 #   respawn-webhook:    FROM scratch, the static webhook at /respawn-webhook, CA certificates,
 #                       /etc/passwd with `nonroot`, USER 65532.
-# Usage: [REGISTRY=127.0.0.1:5000] [TAG=0.1.0] [TLS_VERIFY=false] images.sh [supervisor|webhook]...
+# Sample apps for `make demo` and the runtime e2e suite (not built by default):
+#   respawn-sample-app:   FROM scratch, no shell: e2e/sample-app (static, std only) at /sample-app;
+#                         ENTRYPOINT + CMD in the image (the webhook must look them up), a `$` in CMD.
+#   respawn-sample-shell: busybox-static; a shell ENTRYPOINT that exits 42 on SIGTERM.
+# Usage: [REGISTRY=127.0.0.1:5000] [TAG=0.1.0] [TLS_VERIFY=false] images.sh [supervisor|webhook|samples]...
 # Prints one line per image: the local reference, and the pushed reference when REGISTRY is set.
 set -euo pipefail
 repo="$(cd "$(dirname "$0")/../.." && pwd)"
@@ -43,7 +47,9 @@ build_webhook() {
     bin="target/x86_64-unknown-linux-gnu/release/respawn-webhook"
   fi
   is_static "$bin" || die "$bin is not static"
-  echo "$bin"
+  # Debug symbols stay in target/; the image gets a stripped copy.
+  strip -o "$bin.stripped" "$bin"
+  echo "$bin.stripped"
 }
 
 # labels NAME DESCRIPTION: buildah config arguments for the OCI annotations/labels.
@@ -97,12 +103,48 @@ image_webhook() {
   commit "$ctr" respawn-webhook
 }
 
+# The no-shell sample app: std-only Rust, so plain rustc builds it static in seconds.
+image_sample_app() {
+  local bin="target/sample-app/sample-app" ctr app
+  mkdir -p "$(dirname "$bin")"
+  rustc --edition 2021 -O -C strip=symbols --target "$MUSL" -o "$bin" e2e/sample-app/main.rs
+  is_static "$bin" || die "$bin is not static"
+  # /app (watched in the demo) and /tmp (where Tilt's trigger file /tmp/.restart-proc goes).
+  app="$(mktemp -d)"; mkdir -p "$app/app" "$app/tmp"; chmod 1777 "$app/tmp"
+  ctr="$(buildah from -q scratch)"
+  buildah copy -q --chmod 0755 "$ctr" "$bin" /sample-app >/dev/null
+  buildah copy -q --chown 65532:65532 "$ctr" "$app" / >/dev/null
+  rm -rf "$app"
+  mapfile -t lbl < <(labels respawn-sample-app "respawn demo app: no shell, prints its pid and argv")
+  buildah config "${lbl[@]}" --user 65532:65532 --workingdir /app --entrypoint '["/sample-app"]' \
+    --cmd '["--greeting", "it costs $$5 $(NOT_A_VAR)", "--tick", "2"]' "$ctr"
+  commit "$ctr" respawn-sample-app
+}
+
+# A shell app from busybox-static: exits 42 on SIGTERM, so a stop's exit code is recognisable.
+image_sample_shell() {
+  local root ctr a
+  [ -x /bin/busybox ] || die "/bin/busybox missing (apt-get install busybox-static)"
+  root="$(mktemp -d)"; mkdir -p "$root/bin" "$root/app" "$root/tmp"; chmod 1777 "$root/tmp"
+  cp /bin/busybox "$root/bin/busybox"
+  for a in sh sleep echo cat ls ps id; do ln -s busybox "$root/bin/$a"; done
+  ctr="$(buildah from -q scratch)"
+  buildah copy -q "$ctr" "$root" / >/dev/null
+  rm -rf "$root"
+  mapfile -t lbl < <(labels respawn-sample-shell "respawn test app: busybox shell, exits 42 on SIGTERM")
+  buildah config "${lbl[@]}" --user 65532:65532 --env PATH=/bin \
+    --entrypoint '["/bin/sh", "-c", "trap \"echo sample-shell: got SIGTERM, exiting 42; exit 42\" TERM; echo sample-shell: started pid=$$ args=$*; while true; do sleep 1; done", "sample-shell"]' \
+    --cmd '["hello", "world"]' "$ctr"
+  commit "$ctr" respawn-sample-shell
+}
+
 command -v buildah >/dev/null || die "buildah missing: run make deps"
 which=("$@"); [ ${#which[@]} -gt 0 ] || which=(supervisor webhook)
 for w in "${which[@]}"; do
   case "$w" in
     supervisor) image_supervisor ;;
     webhook) image_webhook ;;
+    samples) image_sample_app; image_sample_shell ;;
     *) die "unknown image $w (supervisor|webhook)" ;;
   esac
 done

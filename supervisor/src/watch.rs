@@ -5,10 +5,12 @@
 //! - A burst of changes fires once, [`DEFAULT_DEBOUNCE`] (15 ms) after its last event — well under
 //!   watchexec's 50 ms, while the events of one editor save or one `tar`/`kubectl cp` extract
 //!   arrive microseconds apart.
-//! - A burst that created, deleted or renamed more than [`BULK_ENTRIES`] entries is a bulk copy;
+//! - A burst that created (or removed) more than [`BULK_ENTRIES`] entry is a copy, not an edit:
 //!   its quiet period is at least [`BULK_QUIET`] (100 ms), so a stalled stream still restarts once.
-//! - Settle-aware: a file that was modified and not yet closed (`IN_MODIFY` without
-//!   `IN_CLOSE_WRITE`) holds the restart back until it is closed, or until it has had no write for
+//!   An editor save creates at most one entry (the saved file; swap/backup names are ignored);
+//!   a new directory counts as a copy at once (its content follows).
+//! - Settle-aware: a file that was created or modified and not yet closed (`IN_CREATE`/`IN_MODIFY`
+//!   without `IN_CLOSE_WRITE`) holds the restart back until it is closed, or until it has had no write for
 //!   [`WRITER_QUIET_MAX`] (2 s: a writer that never closes, like a log, cannot block forever).
 //! - Idle costs nothing: [`Watcher::next_deadline`] is `None` unless a burst is pending.
 //!
@@ -42,8 +44,8 @@ use tree::Tree;
 
 /// Quiet period after the last event of a burst.
 pub const DEFAULT_DEBOUNCE: Duration = Duration::from_millis(15);
-/// Entries created/deleted/renamed in one burst above which it counts as a bulk copy.
-pub const BULK_ENTRIES: usize = 4;
+/// Entries created (or removed) in one burst above which it counts as a bulk copy.
+pub const BULK_ENTRIES: usize = 1;
 /// Minimum quiet period of a bulk copy.
 pub const BULK_QUIET: Duration = Duration::from_millis(100);
 /// How long a file modified but not closed may hold a restart back after its last write.
@@ -141,8 +143,9 @@ pub struct Watcher {
     /// A burst is pending.
     dirty: bool,
     last_event: Option<Instant>,
-    /// Entries created/deleted/renamed in the pending burst.
-    structural: usize,
+    /// Entries created (moved in) and removed (moved away) in the pending burst.
+    created: usize,
+    removed: usize,
     /// Files modified and not yet closed, with the time of their last write.
     writers: HashMap<PathBuf, Instant>,
     message: Option<String>,
@@ -208,7 +211,8 @@ impl Watcher {
             backend,
             dirty: false,
             last_event: None,
-            structural: 0,
+            created: 0,
+            removed: 0,
             writers: HashMap::new(),
             message,
         })
@@ -244,10 +248,14 @@ impl Watcher {
         for ch in &out.changes {
             self.dirty = true;
             self.last_event = Some(now);
-            if ch.structural {
-                self.structural += 1;
-            }
-            if ch.modified {
+            // A new directory is almost never the whole change: its content follows.
+            self.created += if ch.created && ch.is_dir {
+                BULK_ENTRIES + 1
+            } else {
+                usize::from(ch.created)
+            };
+            self.removed += usize::from(ch.removed);
+            if ch.writing {
                 self.writers.insert(ch.path.clone(), now);
             }
             if ch.closed {
@@ -268,7 +276,7 @@ impl Watcher {
             Backend::Poll(p) => Some(p.next),
             Backend::Inotify(_) if !self.dirty => None,
             Backend::Inotify(_) => {
-                let quiet = if self.structural > BULK_ENTRIES {
+                let quiet = if self.created.max(self.removed) > BULK_ENTRIES {
                     self.debounce.max(BULK_QUIET)
                 } else {
                     self.debounce
@@ -288,7 +296,8 @@ impl Watcher {
         match self.next_deadline() {
             Some(d) if d <= now => {
                 self.dirty = false;
-                self.structural = 0;
+                self.created = 0;
+                self.removed = 0;
                 self.writers.clear();
                 true
             }

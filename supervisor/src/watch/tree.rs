@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use std::ffi::{OsStr, OsString};
 use std::io;
 use std::os::fd::RawFd;
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 use super::inotify::Inotify;
@@ -37,10 +38,12 @@ pub(super) enum Failure {
 pub(super) struct Change {
     pub path: PathBuf,
     pub is_dir: bool,
-    /// Created, deleted or renamed.
-    pub structural: bool,
-    /// Written to (`IN_MODIFY`): the file may still be open for writing.
-    pub modified: bool,
+    /// Created or moved in.
+    pub created: bool,
+    /// Deleted or moved away.
+    pub removed: bool,
+    /// Written to (`IN_MODIFY`) or created as a regular file: it may still be open for writing.
+    pub writing: bool,
     /// No longer being written (closed, deleted or moved away).
     pub closed: bool,
 }
@@ -237,8 +240,9 @@ impl Tree {
             out.changes.push(Change {
                 path: PathBuf::new(),
                 is_dir: true,
-                structural: true,
-                modified: false,
+                created: true,
+                removed: true,
+                writing: false,
                 closed: false,
             });
             for i in 0..roots.len() {
@@ -262,8 +266,9 @@ impl Tree {
                 out.changes.push(Change {
                     path,
                     is_dir: true,
-                    structural: true,
-                    modified: false,
+                    created: false,
+                    removed: true,
+                    writing: false,
                     closed: true,
                 });
                 self.readd_root(i, roots, rules, out)?;
@@ -296,12 +301,19 @@ impl Tree {
         {
             out.message = Some(w);
         }
+        // Directories report IN_MODIFY too when their entries change: never a writer. A regular file
+        // just created by open() is written next; one made by link() is not (it waits at most
+        // WRITER_QUIET_MAX), symlinks and other types are never writers.
+        let writing = !is_dir
+            && (mask & libc::IN_MODIFY != 0
+                || (mask & libc::IN_CREATE != 0
+                    && std::fs::symlink_metadata(&path).is_ok_and(|m| m.is_file() && m.nlink() == 1)));
         out.changes.push(Change {
             path,
             is_dir,
-            structural: moved_in || moved_out,
-            // Directories report IN_MODIFY too when their entries change: never a writer.
-            modified: mask & libc::IN_MODIFY != 0 && !is_dir,
+            created: moved_in,
+            removed: moved_out,
+            writing,
             closed: mask & libc::IN_CLOSE_WRITE != 0 || moved_out,
         });
         Ok(())

@@ -31,6 +31,7 @@ fn swap_configmap(dir: PathBuf) -> impl FnOnce() + Send + 'static {
 
 #[test]
 fn configmap_data_symlink_swap_fires_once_for_a_watched_directory() {
+    let _serial = serial();
     let d = tempfile::tempdir().unwrap();
     configmap(d.path(), "2026_11_21_12_00_00.111", "v: 1\n");
     let mut w = watcher(&[d.path()], &[]);
@@ -92,12 +93,13 @@ fn ignore_globs_suppress_changes() {
 
 #[test]
 fn vim_save_pattern_fires_once() {
+    let _serial = serial();
     let d = tempfile::tempdir().unwrap();
     let f = d.path().join("main.go");
     fs::write(&f, "package main // v1\n").unwrap();
     let mut w = watcher(&[d.path()], &[]);
     let dir = d.path().to_path_buf();
-    let fires = fires_during(&mut w, Duration::from_millis(900), move || {
+    let fires = fires_during(&mut w, SETTLE, move || {
         // Opening the file: the swap file appears and is updated while typing.
         let swp = dir.join(".main.go.swp");
         fs::write(&swp, "swap v1").unwrap();

@@ -16,10 +16,15 @@ use crate::watch::Watcher;
 use crate::{child, ctl, reaper};
 use std::ffi::OsString;
 use std::os::unix::net::UnixStream;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 /// The trigger file used when none is configured; silently skipped when unusable.
 const DEFAULT_TRIGGER: &str = "/tmp/.restart-proc";
+
+/// The trigger-file watch is armed this long after start. Tearing an inotify instance down
+/// waits for an SRCU grace period (milliseconds), which would dominate the run time of a
+/// short-lived command; a one-time mtime check covers the gap.
+const TRIGGER_ARM_DELAY: Duration = Duration::from_millis(50);
 
 /// The child's lifecycle.
 #[derive(Clone, Copy, Debug)]
@@ -61,6 +66,8 @@ pub struct Supervisor {
     sigfd: SignalFd,
     ctl: Option<ctl::Server>,
     trigger: Option<TriggerFile>,
+    trigger_arm: Option<Instant>,
+    born_wall: SystemTime,
     watcher: Option<Watcher>,
     output: Option<Output>,
     pgid: Option<Pid>,
@@ -86,18 +93,6 @@ impl Supervisor {
                 .map_err(|e| crate::warn(&format!("control socket {name} unavailable ({e}); `respawn restart` will not reach this supervisor")))
                 .ok()
         });
-        let trigger = cfg
-            .trigger_file
-            .as_deref()
-            .and_then(|p| match TriggerFile::new(p) {
-                Ok(t) => Some(t),
-                Err(e) => {
-                    if p.as_os_str() != DEFAULT_TRIGGER {
-                        crate::warn(&format!("{e}; continuing without it"));
-                    }
-                    None
-                }
-            });
         let watcher = (!cfg.watch.is_empty())
             .then(|| Watcher::new(&cfg.watch, &cfg.ignore, cfg.debounce))
             .and_then(|r| {
@@ -111,6 +106,10 @@ impl Supervisor {
         if let Some(sig) = cfg.wait_for {
             crate::warn(&format!("waiting for {} before starting", signals::name(sig)));
         }
+        let trigger_arm = cfg
+            .trigger_file
+            .is_some()
+            .then(|| Instant::now() + TRIGGER_ARM_DELAY);
         Ok(Supervisor {
             backoff: cfg.backoff_min,
             output: Output::new(cfg.log_format),
@@ -118,7 +117,9 @@ impl Supervisor {
             state: State::Starting { at, hook: None },
             sigfd,
             ctl,
-            trigger,
+            trigger: None,
+            trigger_arm,
+            born_wall: SystemTime::now(),
             watcher,
             pgid: None,
             generation: 0,
@@ -136,6 +137,7 @@ impl Supervisor {
         let mut fds = Vec::new();
         let mut sigs = Vec::new();
         loop {
+            self.arm_trigger(Instant::now());
             self.on_timer(Instant::now());
             if let State::Exited(code) = self.state {
                 if let Some(o) = &mut self.output {
@@ -196,6 +198,33 @@ impl Supervisor {
         }
     }
 
+    /// Arms the trigger-file watch once its delay has passed; a write or touch since our start
+    /// counts as a trigger.
+    fn arm_trigger(&mut self, now: Instant) {
+        if self.trigger_arm.is_none_or(|t| t > now) {
+            return;
+        }
+        self.trigger_arm = None;
+        let Some(path) = self.cfg.trigger_file.clone() else {
+            return;
+        };
+        match TriggerFile::new(&path) {
+            Ok(t) => self.trigger = Some(t),
+            Err(e) if path.as_os_str() != DEFAULT_TRIGGER => {
+                crate::warn(&format!("{e}; continuing without it"))
+            }
+            Err(_) => {}
+        }
+        // File times are clock-tick coarse: allow one tick of slack.
+        let since = self.born_wall - Duration::from_millis(5);
+        if std::fs::metadata(&path)
+            .and_then(|m| m.modified())
+            .is_ok_and(|m| m > since)
+        {
+            self.restart("trigger file");
+        }
+    }
+
     /// The trigger file and the watcher.
     fn on_sources(&mut self, trigger_ready: bool, watch_ready: bool) {
         if let Some(t) = self.trigger.as_mut().filter(|_| trigger_ready) {
@@ -225,10 +254,7 @@ impl Supervisor {
             _ => None,
         };
         let watch = self.watcher.as_ref().and_then(|w| w.next_deadline());
-        match (own, watch) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+        [own, watch, self.trigger_arm].into_iter().flatten().min()
     }
 
     fn on_request(&mut self, req: ctl::Request) {

@@ -54,6 +54,38 @@ fn trigger_file_write_or_touch_restarts() {
 }
 
 #[test]
+fn trigger_right_at_start_counts_and_an_old_file_does_not() {
+    let dir = tempdir();
+    let (log, trig, once) = (
+        p(dir.path(), "pids"),
+        p(dir.path(), "restart-proc"),
+        p(dir.path(), "once"),
+    );
+    // An old trigger file from before the start is not a request.
+    let ok = std::process::Command::new("touch")
+        .args(["-d", "1 hour ago", &trig])
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok);
+    // The first generation touches it within milliseconds of the start (before the watch is armed).
+    let s = format!(
+        "[ -e {once} ] || {{ touch {once}; touch {trig}; }}; {}",
+        logger(&log)
+    );
+    let (child, sup) = spawn_pid1(&["--trigger-file", &trig, "--", "sh", "-c", &s]);
+    assert_eq!(
+        wait_lines(&log, 2, 10).len(),
+        2,
+        "a touch right after the start was missed"
+    );
+    settle(300);
+    assert_eq!(lines(&log).len(), 2);
+    signal(sup, "TERM");
+    finish(child, 20);
+}
+
+#[test]
 fn default_trigger_file_is_tmp_restart_proc() {
     let dir = tempdir();
     let log = p(dir.path(), "pids");

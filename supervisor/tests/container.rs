@@ -18,14 +18,14 @@ fn podman(args: &[&str], secs: u64) -> std::process::Output {
     run(Command::new("podman").args(args), secs)
 }
 
-fn build_image() -> Image {
+fn build_image(test: &str) -> Image {
     let root = minimal_root();
     std::fs::write(
         root.path().join("Containerfile"),
         "FROM scratch\nCOPY respawn busybox /\n",
     )
     .unwrap();
-    let tag = format!("localhost/respawn-supervisor-test:{}", std::process::id());
+    let tag = format!("localhost/respawn-supervisor-test-{test}:{}", std::process::id());
     let out = podman(&["build", "-q", "-t", &tag, root.path().to_str().unwrap()], 120);
     assert_eq!(
         code(&out),
@@ -38,7 +38,7 @@ fn build_image() -> Image {
 
 #[test]
 fn pid1_in_a_scratch_runc_container() {
-    let img = build_image();
+    let img = build_image("pid1");
     let out = podman(
         &[
             "run",
@@ -101,4 +101,53 @@ fn pid1_in_a_scratch_runc_container() {
     let _ = podman(&["rm", "-f", &name], 60);
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "137");
     assert!(stderr(&logs).contains("sending SIGKILL"), "{}", stderr(&logs));
+}
+
+#[test]
+fn restart_and_status_in_a_read_only_container() {
+    // Like distroless with readOnlyRootFilesystem: nothing is writable, not even /tmp.
+    let img = build_image("ro");
+    let name = format!("respawn-test-ro-{}", std::process::id());
+    let script = "echo started $$; while :; do /busybox sleep 0.05; done";
+    let args = [
+        "run",
+        "-d",
+        "--read-only",
+        "--read-only-tmpfs=false",
+        "--name",
+        &name,
+        &img.0,
+        "/respawn",
+        "--",
+        "/busybox",
+        "sh",
+        "-c",
+        script,
+    ];
+    let out = podman(&args, 60);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    // `kubectl exec POD -- /respawn/respawn restart` is `podman exec` here.
+    let mut restarted = podman(&["exec", &name, "/respawn", "restart"], 60);
+    for _ in 0..50 {
+        if code(&restarted) == 0 {
+            break;
+        }
+        settle(100); // the supervisor may not listen yet right after `run -d`
+        restarted = podman(&["exec", &name, "/respawn", "restart"], 60);
+    }
+    let status = podman(&["exec", &name, "/respawn", "status"], 60);
+    let logs = podman(&["logs", &name], 60);
+    let _ = podman(&["rm", "-f", "-t", "0", &name], 60);
+    assert_eq!(code(&restarted), 0, "{}", stderr(&restarted));
+    let pid = String::from_utf8_lossy(&restarted.stdout).trim().to_string();
+    let status = String::from_utf8_lossy(&status.stdout).to_string();
+    assert!(
+        status.contains("generation: 2") && status.contains(&format!("pid: {pid}")),
+        "{status}"
+    );
+    let logs = String::from_utf8_lossy(&logs.stdout).to_string();
+    assert!(
+        logs.contains(&format!("started {pid}")),
+        "new generation not in the logs:\n{logs}"
+    );
 }

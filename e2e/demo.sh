@@ -55,7 +55,8 @@ wait_starts() { # N: waits until the app has started N times
 last_start() { podman logs "$CTR" 2>/dev/null | grep 'sample-app: started' | tail -1; }
 
 bold "1. Local control plane: etcd, kube-apiserver $KUBE_VERSION, kube-controller-manager"
-RESPAWN_E2E_NO_REGISTRY=1 RESPAWN_E2E_NO_WEBHOOK=1 quiet "$stack/stack.sh" up
+stack_dirs
+for part in etcd apiserver controller-manager; do quiet "$stack/$part.sh" up; done
 info "kube-apiserver on https://127.0.0.1:$(env_get APISERVER_PORT) (state in $RESPAWN_STACK_DIR)"
 
 bold "2. A local OCI registry, and the images built without Docker (buildah)"

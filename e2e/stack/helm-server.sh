@@ -48,12 +48,11 @@ webhook_cas() {
 
 server_checks() {
   source "$here/lib.sh"
-  # Only etcd and kube-apiserver are needed; stack.sh up is idempotent and shared with the e2e suite.
-  if [ -x "$here/stack.sh" ]; then
-    RESPAWN_E2E_NO_REGISTRY=1 RESPAWN_E2E_NO_WEBHOOK=1 "$here/stack.sh" up >/dev/null
-  else
-    "$here/etcd.sh" up && "$here/apiserver.sh" up
-  fi || fail "the local stack (etcd, kube-apiserver) did not start"
+  # Only etcd and kube-apiserver are needed: started (idempotently, under the stack's lock) in the
+  # shared stack directory, where `make e2e` finds and reuses them.
+  stack_dirs
+  flock -o "$RESPAWN_STACK_DIR/.lock" bash -c '"$1/etcd.sh" up && "$1/apiserver.sh" up' _ "$here" 2>"$work/stack.log" ||
+    { cat "$work/stack.log" >&2; fail "the local stack (etcd, kube-apiserver) did not start"; }
   KCFG="$(env_get KUBECONFIG)"
   [ -n "$KCFG" ] || fail "the stack did not record a KUBECONFIG"
   ns="hc-$(head -c4 /dev/urandom | od -An -tx1 | tr -d ' \n')"

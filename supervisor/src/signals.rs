@@ -8,6 +8,7 @@ use crate::sys::{self, Pid};
 use std::io;
 use std::mem::MaybeUninit;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 const NAMES: &[(&str, libc::c_int)] = &[
     ("HUP", libc::SIGHUP),
@@ -142,11 +143,29 @@ impl AsRawFd for SignalFd {
     }
 }
 
+/// Signals whose disposition a child must reset: those ignored when we started (an ignored
+/// disposition survives `exec`; handlers do not). All of them until [`record_ignored`] ran.
+static TO_RESET: AtomicU64 = AtomicU64::new(u64::MAX);
+
+/// Records which signals are ignored in this process (from `/proc/self/status` `SigIgn`,
+/// e.g. SIGPIPE, which the Rust runtime ignores), so a child resets just those.
+pub fn record_ignored() {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let mask = status
+        .lines()
+        .find_map(|l| l.strip_prefix("SigIgn:"))
+        .and_then(|hex| u64::from_str_radix(hex.trim(), 16).ok());
+    if let Some(mask) = mask {
+        TO_RESET.store(mask, Ordering::Relaxed);
+    }
+}
+
 /// Restores default dispositions and an empty mask. Called in a forked child before `exec`:
 /// only async-signal-safe calls, no allocation.
 pub fn reset_in_child() {
+    let mask = TO_RESET.load(Ordering::Relaxed);
     for sig in 1..=MAX {
-        if sig != libc::SIGKILL && sig != libc::SIGSTOP {
+        if mask & (1u64 << (sig - 1)) != 0 && sig != libc::SIGKILL && sig != libc::SIGSTOP {
             // SAFETY: signal() with SIG_DFL is async-signal-safe; invalid numbers just fail.
             unsafe { libc::signal(sig, libc::SIG_DFL) };
         }

@@ -85,6 +85,7 @@ impl Supervisor {
     /// Sets up signals, orphan adoption and the event sources. Must run before any thread or
     /// child exists.
     pub fn new(cfg: Config) -> std::io::Result<Supervisor> {
+        signals::record_ignored();
         let sigfd = SignalFd::new()?;
         reaper::adopt_orphans();
         let ctl = cfg.control_socket.as_deref().and_then(|spec| {

@@ -12,6 +12,9 @@ kubelet would do and podman 4.3's kube play does not is translated, nothing the 
      admission plugin) and their mounts are dropped: podman cannot project tokens.
   3. Server-side metadata (uid, resourceVersion, managedFields, ownerReferences, namespace, ...)
      and status are dropped; the name comes from metadata.name (generateName already resolved).
+  4. Annotations whose value is longer than 63 characters (e.g. respawn.dev/original-argv) are
+     dropped: podman 4.3 wrongly applies the label-value limit to annotations and refuses the pod.
+     Annotations do not change what runs (the webhook passes settings as RESPAWN_* env vars).
 
 Usage: pod-to-podman.py [--name NAME] < pod.json > pod.yaml
 """
@@ -61,6 +64,8 @@ def container_env(container):
 
 def translate(pod, name=None):
     meta = {k: v for k, v in pod.get("metadata", {}).items() if k in KEEP_METADATA}
+    if "annotations" in meta:
+        meta["annotations"] = {k: v for k, v in meta["annotations"].items() if len(v) <= 63}
     if name:
         meta["name"] = name
     spec = dict(pod["spec"])

@@ -148,17 +148,40 @@ pub fn p(dir: &Path, name: &str) -> String {
     dir.join(name).to_str().expect("utf-8 path").to_string()
 }
 
-/// A fully static respawn for empty roots: `$RESPAWN_BIN` when static, else the `make
-/// supervisor` build. Fails loudly (never skips) when neither exists.
+/// A fully static respawn for empty roots: `$RESPAWN_BIN` when static (as `make test` sets it),
+/// else the `make supervisor` build, brought up to date first with cargo.
 pub fn static_bin() -> PathBuf {
-    let built =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/x86_64-unknown-linux-musl/supervisor/respawn");
-    for cand in [bin(), built] {
-        if cand.exists() && is_static(&cand) {
-            return cand;
-        }
+    if is_static(&bin()) {
+        return bin();
     }
-    panic!("no static respawn binary: run `make supervisor` (or set RESPAWN_BIN to a static build)");
+    static BUILD: std::sync::Once = std::sync::Once::new();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    BUILD.call_once(|| {
+        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+        let out = Command::new(cargo)
+            .current_dir(&root)
+            .args([
+                "build",
+                "-q",
+                "-p",
+                "respawn",
+                "--profile",
+                "supervisor",
+                "--target",
+                "x86_64-unknown-linux-musl",
+            ])
+            .output()
+            .expect("run cargo");
+        assert!(
+            out.status.success(),
+            "building the static respawn failed: {}",
+            stderr(&out)
+        );
+    });
+    let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from);
+    let built = target.join("x86_64-unknown-linux-musl/supervisor/respawn");
+    assert!(is_static(&built), "{} is not a static binary", built.display());
+    built
 }
 
 /// True when the ELF file has no PT_INTERP program header (no dynamic loader needed).

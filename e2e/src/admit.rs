@@ -55,7 +55,8 @@ pub async fn create_pod(client: &Client, ns: &str, pod: &Pod, dry_run: bool) -> 
 /// `299 - "text"` → `text` (RFC 7234 warn-code, agent, quoted text).
 fn unquote_warning(header: &str) -> String {
     let text = header.splitn(3, ' ').nth(2).unwrap_or(header);
-    text.trim_matches('"').replace("\\\"", "\"")
+    let text = text.strip_prefix('"').and_then(|t| t.strip_suffix('"')).unwrap_or(text);
+    text.replace("\\\"", "\"")
 }
 
 #[cfg(test)]

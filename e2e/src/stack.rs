@@ -42,7 +42,8 @@ impl Stack {
         if !out.status.success() {
             bail!("{} up failed ({}):\n{}", script.display(), out.status, String::from_utf8_lossy(&out.stderr));
         }
-        let env_file = PathBuf::from(String::from_utf8(out.stdout)?.trim());
+        let stdout = String::from_utf8(out.stdout)?;
+        let env_file = PathBuf::from(stdout.lines().last().unwrap_or_default().trim());
         Stack::load(&env_file)
     }
 
@@ -103,6 +104,12 @@ impl Stack {
         Ok(value.unwrap_or(0.0))
     }
 
+    /// The webhook's log so far, without ANSI colour codes.
+    pub fn webhook_log(&self) -> String {
+        let raw = std::fs::read_to_string(self.dir.join("logs/respawn-webhook.log")).unwrap_or_default();
+        strip_ansi(&raw)
+    }
+
     /// The last `lines` lines of a component's log (`respawn-webhook`, `kube-apiserver`, ...).
     pub fn log_tail(&self, component: &str, lines: usize) -> String {
         let path = self.dir.join("logs").join(format!("{component}.log"));
@@ -113,5 +120,31 @@ impl Stack {
             }
             Err(e) => format!("(cannot read {}: {e})", path.display()),
         }
+    }
+}
+
+/// Removes `ESC [ ... letter` sequences.
+fn strip_ansi(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            for d in chars.by_ref() {
+                if d.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn ansi_codes_are_stripped() {
+        assert_eq!(super::strip_ansi("\u{1b}[2ma\u{1b}[0m b=\u{1b}[3mc"), "a b=c");
     }
 }

@@ -10,7 +10,7 @@ CA="$STACK_PKI/webhook-ca.crt"
 
 webhook_ready() {
   # Ready on the plain-HTTP ops port, and any HTTP answer over TLS verified against the written CA.
-  curl -fsS "http://127.0.0.1:$(env_get WEBHOOK_METRICS_PORT)/readyz" &&
+  curl -fsS -o /dev/null "http://127.0.0.1:$(env_get WEBHOOK_METRICS_PORT)/readyz" &&
     [ -s "$CA" ] && curl -sS -o /dev/null --cacert "$CA" "https://127.0.0.1:$(env_get WEBHOOK_PORT)/mutate"
 }
 
@@ -28,7 +28,7 @@ case "${1:-}" in
     reg="$(env_get AUTH_REGISTRY_PORT)"; [ -z "$reg" ] || args+=(--insecure-registry "127.0.0.1:$reg")
     [ -z "${RESPAWN_SUPERVISOR_IMAGE:-}" ] || args+=(--supervisor-image "$RESPAWN_SUPERVISOR_IMAGE")
     rm -f "$CA"
-    KUBECONFIG="$kubeconfig" RESPAWN_WEBHOOK_LOG="${RESPAWN_WEBHOOK_LOG:-info,respawn_webhook=debug}" start_bg respawn-webhook "$bin" "${args[@]}"
+    NO_COLOR=1 KUBECONFIG="$kubeconfig" RESPAWN_WEBHOOK_LOG="${RESPAWN_WEBHOOK_LOG:-info,respawn_webhook=debug}" start_bg respawn-webhook "$bin" "${args[@]}"
     if ! wait_for respawn-webhook 30 webhook_ready; then tail_log respawn-webhook; die "respawn-webhook did not start"; fi
     env_set WEBHOOK_CA "$CA"
     log "respawn-webhook ready on https://127.0.0.1:$port"

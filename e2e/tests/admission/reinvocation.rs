@@ -1,21 +1,49 @@
 //! Reinvocation: a second mutating webhook, ordered after respawn's, changes the pod, so the
 //! apiserver calls respawn-webhook again (reinvocationPolicy IfNeeded) with the injected pod.
 //! The stored pod must be injected exactly once.
+//!
+//! The pods here set `automountServiceAccountToken: false`: otherwise the ServiceAccount plugin,
+//! re-run after the webhook added `respawn-install`, mounts the token into it and that alone
+//! triggers a reinvocation (which every other test in the suite therefore exercises too).
+
+use std::time::Duration;
 
 use anyhow::{Result, ensure};
+use k8s_openapi::api::core::v1::Pod;
 use respawn_e2e::pods::{self, OPT_IN, assert_injected, is_injected};
 use respawn_e2e::temp_ns::unique_suffix;
 use respawn_e2e::testhook::{PatchForm, TOUCHED_LABEL, TestHook};
-use respawn_e2e::webhooks::{CASE_LABEL, Hook, with_config};
+use respawn_e2e::webhooks::{CASE_LABEL, Hook, eventually, with_config};
 use respawn_e2e::{Stack, with_ns};
 
-const ALREADY: &str = "respawn_webhook_pods_skipped_total{reason=\"already_injected\"}";
+/// How often the webhook log says it skipped pod `pod` of `ns` as already injected.
+fn reinvocations(ns: &str, pod: &str) -> usize {
+    let (ns_field, pod_field) = (format!("namespace=\"{ns}\""), format!("pod={pod} "));
+    Stack::get()
+        .webhook_log()
+        .lines()
+        .filter(|l| l.contains("already_injected") && l.contains(&ns_field) && l.contains(&pod_field))
+        .count()
+}
+
+fn no_token_pod(name: &str, labels: &[(&str, &str)], image: &str) -> Pod {
+    let mut pod = pods::pod(name, labels, image, None, None);
+    if let Some(spec) = pod.spec.as_mut() {
+        spec.automount_service_account_token = Some(false);
+    }
+    pod
+}
 
 #[tokio::test]
 async fn second_webhook_causes_reinvocation_without_double_injection() -> Result<()> {
     let case = format!("reinvoke-{}", unique_suffix());
     let image = crate::image("oci")?;
     with_ns("reinvoke", &[], |ns| async move {
+        // Control: without the second webhook, respawn-webhook is called once.
+        let control = ns.create_pod(&no_token_pod("control", &[OPT_IN], &image)).await?;
+        assert_injected(&control, "app", &["/bin/busybox", "sleep", "3600"])?;
+        ensure!(reinvocations(&ns.name, "control") == 0, "reinvoked without a second webhook");
+
         let hook = TestHook::start(PatchForm::Base64).await?;
         let hooks = [Hook {
             name: "relabel.e2e.respawn.dev".into(), url: hook.url.clone(), ca_pem: hook.ca_pem.clone(),
@@ -23,23 +51,23 @@ async fn second_webhook_causes_reinvocation_without_double_injection() -> Result
         }];
         // Webhooks run in configuration-name order: `respawn-e2e` first, this one after it.
         let config = format!("respawn-e2e-zz-{case}");
-        let pod = pods::pod("app", &[OPT_IN, (CASE_LABEL, case.as_str())], &image, None, None);
+        let probe = no_token_pod("probe", &[OPT_IN, (CASE_LABEL, case.as_str())], &image);
+        let pod = no_token_pod("app", &[OPT_IN, (CASE_LABEL, case.as_str())], &image);
         with_config(&ns.client, &config, &case, &hooks, || async {
-            respawn_e2e::webhooks::eventually("the configuration is in force", std::time::Duration::from_secs(20), || async {
-                Ok(ns.admit_dry_run(&pod).await?.pod()?.metadata.labels.unwrap_or_default().contains_key(TOUCHED_LABEL))
+            eventually("the configuration is in force", Duration::from_secs(20), || async {
+                Ok(ns.admit_dry_run(&probe).await?.pod()?.metadata.labels.unwrap_or_default().contains_key(TOUCHED_LABEL))
             })
             .await?;
-            let before = Stack::get().webhook_metric(ALREADY)?;
             let calls_before = hook.calls();
             let stored = ns.admit(&pod).await?.pod()?;
-            let after = Stack::get().webhook_metric(ALREADY)?;
             ensure!(stored.metadata.labels.as_ref().is_some_and(|l| l.contains_key(TOUCHED_LABEL)), "the second webhook's label is missing");
             assert_injected(&stored, "app", &["/bin/busybox", "sleep", "3600"])?;
             let seen = hook.seen.lock().map(|s| s[calls_before..].to_vec()).unwrap_or_default();
-            ensure!(!seen.is_empty(), "the second webhook was not called");
-            let seen_pod: k8s_openapi::api::core::v1::Pod = serde_json::from_value(seen[0].clone())?;
+            ensure!(seen.len() == 1, "the second webhook was called {} times", seen.len());
+            let seen_pod: Pod = serde_json::from_value(seen[0].clone())?;
             ensure!(is_injected(&seen_pod), "the second webhook ran before respawn's: no reinvocation would follow");
-            ensure!(after > before, "respawn-webhook was not reinvoked ({ALREADY}: {before} -> {after})");
+            let n = reinvocations(&ns.name, "app");
+            ensure!(n == 1, "respawn-webhook skipped the pod as already injected {n} times, want 1 (the reinvocation)");
             Ok(())
         })
         .await

@@ -86,6 +86,7 @@ def latency(name, cmd, out, trigger, iters, gap, warmup, timeout, stdin=None, lo
         if wait_count(out, 1, 15) is None:
             return Result(name, error="the child never started")
         time.sleep(warmup)
+        base = len(stamps(out))
         lats = []
         for i in range(iters):
             n = len(stamps(out))
@@ -97,7 +98,7 @@ def latency(name, cmd, out, trigger, iters, gap, warmup, timeout, stdin=None, lo
             lats.append((got - t0) / 1e6)
             time.sleep(gap)
         time.sleep(max(gap, 0.3))
-        extra = len(stamps(out)) - 1 - iters
+        extra = len(stamps(out)) - base - iters
         return Result(name, lats, extra=extra)
     finally:
         stop(proc)
@@ -130,19 +131,36 @@ def run_cmd(cmd):
     return trig
 
 
+def status_field(pid, name):
+    with open(f"/proc/{pid}/status") as f:
+        return next(int(l.split()[1]) for l in f if l.startswith(name + ":"))
+
+
 def rss_kib(cmd, out, settle, log=None):
-    """Starts cmd, waits for its child and `settle` seconds; VmRSS (KiB) of the supervisor itself."""
+    """Starts cmd, waits for its child and `settle` seconds; returns the supervisor's own VmRSS (KiB),
+    its inotify watches and its wake-ups per second over 3 idle seconds (all its threads' context
+    switches)."""
     logf = open(log, "ab") if log else subprocess.DEVNULL
     proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=logf, stderr=logf, start_new_session=True)
     try:
         if wait_count(out, 1, 30) is None:
-            return None, 0
+            return None, 0, 0
         time.sleep(settle)
-        with open(f"/proc/{proc.pid}/status") as f:
-            rss = next(int(l.split()[1]) for l in f if l.startswith("VmRSS:"))
-        return rss, inotify_watches(proc.pid)
+        rss = status_field(proc.pid, "VmRSS")
+        before = switches(proc.pid)
+        time.sleep(3)
+        wakeups = (switches(proc.pid) - before) / 3
+        return rss, inotify_watches(proc.pid), wakeups
     finally:
         stop(proc)
+
+
+def switches(pid):
+    n = 0
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        with open(f"/proc/{pid}/task/{tid}/status") as f:
+            n += sum(int(l.split()[1]) for l in f if l.startswith(("voluntary_ctxt", "nonvoluntary_ctxt")))
+    return n
 
 
 def inotify_watches(pid):
@@ -196,6 +214,14 @@ def main():
     rs = [a.respawn, "--env-file", "none", "--control-socket", sock]
     results = {}
 
+    # Created now, long before respawn starts: respawn counts a trigger-file write since its own
+    # start (even one just before arming its watch) as a request.
+    trig = os.path.join(work, "trigger", ".restart-proc")
+    os.makedirs(os.path.dirname(trig))
+    with open(trig, "w") as f:
+        f.write("0\n")
+    time.sleep(0.1)
+
     print(f"(a) restart on request -> new child exec ({a.iters} iterations; docker-entrypoint {a.de_iters})")
     out = fresh("hup")
     cmd = rs + ["--trigger-file", "none", "--", a.stamp, out]
@@ -215,10 +241,6 @@ def main():
     print(f"  ratio SIGHUP p50: respawn vs docker-entrypoint: {ratio(results['hup'], results.get('de'))}")
 
     print(f"(b) trigger-file write -> new child exec ({a.iters} iterations)")
-    trig = os.path.join(work, "trigger", ".restart-proc")
-    os.makedirs(os.path.dirname(trig))
-    with open(trig, "w") as f:
-        f.write("0\n")
     out = fresh("trig")
     cmd = rs + ["--trigger-file", trig, "--", a.stamp, out]
     results["trig"] = latency("respawn      --trigger-file", cmd, out, write_file(trig), a.iters, 0.1, 0.2, 5,
@@ -257,13 +279,18 @@ def main():
     print(f"(c) idle RSS watching a {a.tree_files}-file tree")
     tree = os.path.join(work, "tree")
     make_tree(tree, a.tree_files)
+    out = fresh("rss-base")
+    b_rss, _, b_wk = rss_kib(rs + ["--trigger-file", "none", "--", a.stamp, out], out, 0.5, log=log)
+    print(f"  respawn   (no watch, reference): {b_rss} KiB VmRSS, {b_wk:.1f} wake-ups/s")
     out = fresh("rss")
-    r_rss, r_w = rss_kib(rs + ["--trigger-file", "none", "--watch", tree, "--", a.stamp, out], out, 1.0, log=log)
-    print(f"  respawn   --watch: {r_rss} KiB VmRSS, {r_w} inotify watches" if r_rss else "  respawn: did not start")
+    r_rss, r_w, r_wk = rss_kib(rs + ["--trigger-file", "none", "--watch", tree, "--", a.stamp, out], out, 1.0,
+                               log=log)
+    print(f"  respawn   --watch: {r_rss} KiB VmRSS, {r_w} inotify watches, {r_wk:.1f} wake-ups/s" if r_rss
+          else "  respawn: did not start")
     if a.watchexec:
         out = fresh("rsswx")
-        w_rss, w_w = rss_kib([a.watchexec, "-q", "-n", "-w", tree, "--", a.stamp, out], out, 3.0, log=log)
-        print(f"  watchexec -w:      {w_rss} KiB VmRSS, {w_w} inotify watches")
+        w_rss, w_w, w_wk = rss_kib([a.watchexec, "-q", "-n", "-w", tree, "--", a.stamp, out], out, 3.0, log=log)
+        print(f"  watchexec -w:      {w_rss} KiB VmRSS, {w_w} inotify watches, {w_wk:.1f} wake-ups/s")
         if r_rss and w_rss:
             print(f"  ratio RSS: watchexec / respawn = {w_rss / r_rss:.1f}x")
     if r_rss and r_w == 0:

@@ -114,11 +114,15 @@ pub fn provide_supervisor(pod: &Pod, images: &Images) -> Result<()> {
 }
 
 /// Translates the stored pod (`e2e/stack/pod-to-podman.py`) and plays it with runc, pulling
-/// images from the local registry without TLS verification.
+/// images from the local registry without TLS verification. podman's pod is named
+/// `<pod>-<namespace>`, unique across tests and runs sharing this machine's podman.
 pub fn play(pod: &Pod) -> Result<Played> {
-    let name = pod.metadata.name.clone().context("stored pod has no name")?;
+    let pod_name = pod.metadata.name.as_deref().context("stored pod has no name")?;
+    let namespace = pod.metadata.namespace.as_deref().context("stored pod has no namespace")?;
+    let name = format!("{pod_name}-{namespace}");
     let yaml = std::env::temp_dir().join(format!("respawn-play-{name}.yaml"));
     let mut child = Command::new(repo_root().join("e2e/stack/pod-to-podman.py"))
+        .args(["--name", &name])
         .stdin(Stdio::piped())
         .stdout(std::fs::File::create(&yaml)?)
         .spawn()

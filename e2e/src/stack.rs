@@ -23,7 +23,10 @@ static STACK: OnceLock<Result<Stack, String>> = OnceLock::new();
 
 /// The repository root (the e2e crate's parent directory).
 pub fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("e2e/ has a parent").to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("e2e/ has a parent")
+        .to_path_buf()
 }
 
 impl Stack {
@@ -38,9 +41,17 @@ impl Stack {
 
     fn up() -> Result<Stack> {
         let script = repo_root().join("e2e/stack/stack.sh");
-        let out = Command::new(&script).arg("up").output().with_context(|| format!("running {}", script.display()))?;
+        let out = Command::new(&script)
+            .arg("up")
+            .output()
+            .with_context(|| format!("running {}", script.display()))?;
         if !out.status.success() {
-            bail!("{} up failed ({}):\n{}", script.display(), out.status, String::from_utf8_lossy(&out.stderr));
+            bail!(
+                "{} up failed ({}):\n{}",
+                script.display(),
+                out.status,
+                String::from_utf8_lossy(&out.stderr)
+            );
         }
         let stdout = String::from_utf8(out.stdout)?;
         let env_file = PathBuf::from(stdout.lines().last().unwrap_or_default().trim());
@@ -49,23 +60,29 @@ impl Stack {
 
     /// Reads a `stack.env` file (`export NAME='value'` lines).
     pub fn load(env_file: &Path) -> Result<Stack> {
-        let text = std::fs::read_to_string(env_file).with_context(|| format!("reading {}", env_file.display()))?;
+        let text =
+            std::fs::read_to_string(env_file).with_context(|| format!("reading {}", env_file.display()))?;
         let env: HashMap<String, String> = text
             .lines()
             .filter_map(|l| l.strip_prefix("export "))
             .filter_map(|l| l.split_once('='))
             .map(|(k, v)| (k.to_string(), v.trim_matches('\'').to_string()))
             .collect();
-        let dir = env_file.parent().context("stack.env has no parent")?.to_path_buf();
+        let dir = env_file
+            .parent()
+            .context("stack.env has no parent")?
+            .to_path_buf();
         Ok(Stack { dir, env })
     }
 
     /// A value from `stack.env`; fails with a clear message when the stack did not set it.
     pub fn var(&self, name: &str) -> Result<&str> {
-        self.env
-            .get(name)
-            .map(String::as_str)
-            .with_context(|| format!("{name} is not set in {}/stack.env: that part of the stack is not up", self.dir.display()))
+        self.env.get(name).map(String::as_str).with_context(|| {
+            format!(
+                "{name} is not set in {}/stack.env: that part of the stack is not up",
+                self.dir.display()
+            )
+        })
     }
 
     /// A client for the stack's kube-apiserver, as the admin user. Make one per test: a client is
@@ -91,7 +108,8 @@ impl Stack {
     pub fn webhook_metric(&self, sample: &str) -> Result<f64> {
         use std::io::{Read, Write};
         let addr = format!("127.0.0.1:{}", self.var("WEBHOOK_METRICS_PORT")?);
-        let mut stream = std::net::TcpStream::connect(&addr).with_context(|| format!("connecting to {addr}"))?;
+        let mut stream =
+            std::net::TcpStream::connect(&addr).with_context(|| format!("connecting to {addr}"))?;
         stream.set_read_timeout(Some(std::time::Duration::from_secs(5)))?;
         write!(stream, "GET /metrics HTTP/1.0\r\nHost: {addr}\r\n\r\n")?;
         let mut text = String::new();

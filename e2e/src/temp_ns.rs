@@ -52,7 +52,10 @@ where
 /// A name suffix unique enough for concurrent tests and repeated runs against one stack.
 pub fn unique_suffix() -> String {
     static COUNTER: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
-    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
     let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     format!("{:x}{n}", (nanos ^ std::process::id().rotate_left(16)) & 0xfffff)
 }
@@ -62,9 +65,16 @@ impl TempNs {
     /// rejects pods until it exists; the controller-manager may win the race, which is fine).
     pub async fn create(client: Client, prefix: &str, labels: &[(&str, &str)]) -> Result<TempNs> {
         let name = format!("e2e-{prefix}-{}", unique_suffix());
-        let labels: BTreeMap<String, String> = labels.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let labels: BTreeMap<String, String> = labels
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         let ns = Namespace {
-            metadata: ObjectMeta { name: Some(name.clone()), labels: Some(labels), ..Default::default() },
+            metadata: ObjectMeta {
+                name: Some(name.clone()),
+                labels: Some(labels),
+                ..Default::default()
+            },
             ..Default::default()
         };
         Api::<Namespace>::all(client.clone())
@@ -72,10 +82,16 @@ impl TempNs {
             .await
             .with_context(|| format!("creating namespace {name}"))?;
         let sa = ServiceAccount {
-            metadata: ObjectMeta { name: Some("default".into()), ..Default::default() },
+            metadata: ObjectMeta {
+                name: Some("default".into()),
+                ..Default::default()
+            },
             ..Default::default()
         };
-        match Api::<ServiceAccount>::namespaced(client.clone(), &name).create(&PostParams::default(), &sa).await {
+        match Api::<ServiceAccount>::namespaced(client.clone(), &name)
+            .create(&PostParams::default(), &sa)
+            .await
+        {
             Ok(_) => {}
             Err(kube::Error::Api(e)) if e.code == 409 => {}
             Err(e) => return Err(e).context("creating the default ServiceAccount"),
@@ -91,7 +107,10 @@ impl TempNs {
     /// Any namespaced API in this namespace.
     pub fn api<K>(&self) -> Api<K>
     where
-        K: kube::Resource<Scope = k8s_openapi::NamespaceResourceScope> + Clone + serde::de::DeserializeOwned + std::fmt::Debug,
+        K: kube::Resource<Scope = k8s_openapi::NamespaceResourceScope>
+            + Clone
+            + serde::de::DeserializeOwned
+            + std::fmt::Debug,
         K::DynamicType: Default,
     {
         Api::namespaced(self.client.clone(), &self.name)
@@ -99,7 +118,12 @@ impl TempNs {
 
     /// Creates `pod` through the real apiserver (webhooks included) and returns what it stored.
     pub async fn create_pod(&self, pod: &Pod) -> Result<Pod> {
-        let name = pod.metadata.name.clone().or_else(|| pod.metadata.generate_name.clone()).unwrap_or_default();
+        let name = pod
+            .metadata
+            .name
+            .clone()
+            .or_else(|| pod.metadata.generate_name.clone())
+            .unwrap_or_default();
         self.pods()
             .create(&PostParams::default(), pod)
             .await
@@ -128,12 +152,17 @@ impl TempNs {
             }
             Err(e) => eprintln!("(listing pods failed: {e})"),
         }
-        eprintln!("--- respawn-webhook log (tail) ---\n{}", stack.log_tail("respawn-webhook", 60));
+        eprintln!(
+            "--- respawn-webhook log (tail) ---\n{}",
+            stack.log_tail("respawn-webhook", 60)
+        );
         eprintln!("===== end of dump =====");
     }
 
     /// Deletes the namespace (best effort; the namespace controller removes its content).
     pub async fn delete(&self) {
-        let _ = Api::<Namespace>::all(self.client.clone()).delete(&self.name, &DeleteParams::background()).await;
+        let _ = Api::<Namespace>::all(self.client.clone())
+            .delete(&self.name, &DeleteParams::background())
+            .await;
     }
 }

@@ -50,13 +50,21 @@ impl TestHook {
         listener.set_nonblocking(true)?;
         let addr = listener.local_addr()?;
         let seen = Arc::new(Mutex::new(Vec::new()));
-        let state = HookState { form, seen: seen.clone() };
+        let state = HookState {
+            form,
+            seen: seen.clone(),
+        };
         let app = Router::new().route("/mutate", post(mutate)).with_state(state);
         let tls = RustlsConfig::from_pem(cert_pem.into_bytes(), key_pem.into_bytes()).await?;
         let handle = Handle::new();
         let server = axum_server::from_tcp_rustls(listener, tls)?.handle(handle.clone());
         tokio::spawn(server.serve(app.into_make_service()));
-        Ok(TestHook { url: format!("https://{addr}/mutate"), ca_pem, seen, handle })
+        Ok(TestHook {
+            url: format!("https://{addr}/mutate"),
+            ca_pem,
+            seen,
+            handle,
+        })
     }
 
     /// How many requests it answered.
@@ -75,10 +83,13 @@ impl Drop for TestHook {
 fn certificates() -> Result<(String, String, String)> {
     let mut ca_params = CertificateParams::new(Vec::<String>::new())?;
     ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    ca_params.distinguished_name.push(rcgen::DnType::CommonName, "respawn-e2e-testhook-ca");
+    ca_params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, "respawn-e2e-testhook-ca");
     let ca = CertifiedIssuer::self_signed(ca_params, KeyPair::generate()?)?;
     let key = KeyPair::generate()?;
-    let cert = CertificateParams::new(vec!["127.0.0.1".to_string(), "localhost".to_string()])?.signed_by(&key, &ca)?;
+    let cert = CertificateParams::new(vec!["127.0.0.1".to_string(), "localhost".to_string()])?
+        .signed_by(&key, &ca)?;
     Ok((ca.pem(), cert.pem(), key.serialize_pem()))
 }
 
@@ -89,7 +100,10 @@ async fn mutate(State(state): State<HookState>, Json(review): Json<Value>) -> Js
     if let Ok(mut seen) = state.seen.lock() {
         seen.push(object);
     }
-    let label_path = format!("/metadata/labels/{}", TOUCHED_LABEL.replace('~', "~0").replace('/', "~1"));
+    let label_path = format!(
+        "/metadata/labels/{}",
+        TOUCHED_LABEL.replace('~', "~0").replace('/', "~1")
+    );
     let mut ops = Vec::new();
     if !has_labels {
         ops.push(json!({"op": "add", "path": "/metadata/labels", "value": {}}));
@@ -110,8 +124,14 @@ async fn mutate(State(state): State<HookState>, Json(review): Json<Value>) -> Js
 /// Decodes a `response.patch` value in either wire form, for assertions on raw responses.
 pub fn decode_patch(patch: &Value) -> Result<Value> {
     let bytes = match patch {
-        Value::String(s) => base64::engine::general_purpose::STANDARD.decode(s).context("patch is not base64")?,
-        Value::Array(a) => a.iter().map(|v| v.as_u64().map(|n| n as u8)).collect::<Option<Vec<u8>>>().context("patch array holds non-bytes")?,
+        Value::String(s) => base64::engine::general_purpose::STANDARD
+            .decode(s)
+            .context("patch is not base64")?,
+        Value::Array(a) => a
+            .iter()
+            .map(|v| v.as_u64().map(|n| n as u8))
+            .collect::<Option<Vec<u8>>>()
+            .context("patch array holds non-bytes")?,
         other => anyhow::bail!("unexpected patch value {other}"),
     };
     Ok(serde_json::from_slice(&bytes)?)

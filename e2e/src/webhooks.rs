@@ -45,7 +45,13 @@ impl Hook {
 
 /// Creates configuration `name` holding `hooks` for pods labelled `CASE_LABEL=case`, runs `body`,
 /// and deletes the configuration whatever `body` returned.
-pub async fn with_config<F, Fut>(client: &Client, name: &str, case: &str, hooks: &[Hook], body: F) -> Result<()>
+pub async fn with_config<F, Fut>(
+    client: &Client,
+    name: &str,
+    case: &str,
+    hooks: &[Hook],
+    body: F,
+) -> Result<()>
 where
     F: FnOnce() -> Fut,
     Fut: Future<Output = Result<()>>,

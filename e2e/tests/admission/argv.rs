@@ -7,7 +7,13 @@ use respawn_e2e::with_ns;
 use serde_json::{Value, json};
 
 /// Creates a one-container pod in an opted-in namespace and checks the stored argv.
-async fn row(prefix: &str, image: &str, command: Option<&[&str]>, args: Option<&[&str]>, want: &[&str]) -> Result<()> {
+async fn row(
+    prefix: &str,
+    image: &str,
+    command: Option<&[&str]>,
+    args: Option<&[&str]>,
+    want: &[&str],
+) -> Result<()> {
     let image = crate::image(image)?;
     let want: Vec<String> = want.iter().map(|s| s.to_string()).collect();
     with_ns(prefix, &[OPT_IN], |ns| async move {
@@ -25,44 +31,100 @@ async fn row(prefix: &str, image: &str, command: Option<&[&str]>, args: Option<&
 
 #[tokio::test]
 async fn neither_set_runs_image_entrypoint_and_cmd() -> Result<()> {
-    row("argv-unset-unset", "oci", None, None, &["/bin/busybox", "sleep", "3600"]).await
+    row(
+        "argv-unset-unset",
+        "oci",
+        None,
+        None,
+        &["/bin/busybox", "sleep", "3600"],
+    )
+    .await
 }
 
 #[tokio::test]
 async fn args_set_replace_image_cmd() -> Result<()> {
-    row("argv-unset-set", "oci", None, Some(&["60"]), &["/bin/busybox", "sleep", "60"]).await
+    row(
+        "argv-unset-set",
+        "oci",
+        None,
+        Some(&["60"]),
+        &["/bin/busybox", "sleep", "60"],
+    )
+    .await
 }
 
 #[tokio::test]
 async fn command_set_ignores_image_entrypoint_and_cmd() -> Result<()> {
-    row("argv-set-unset", "oci", Some(&["/bin/busybox", "true"]), None, &["/bin/busybox", "true"]).await
+    row(
+        "argv-set-unset",
+        "oci",
+        Some(&["/bin/busybox", "true"]),
+        None,
+        &["/bin/busybox", "true"],
+    )
+    .await
 }
 
 #[tokio::test]
 async fn command_and_args_set_are_copied_verbatim() -> Result<()> {
     let (cmd, args): (&[&str], &[&str]) = (&["/bin/sh", "-c"], &["echo $(GREETING) $$HOME"]);
-    row("argv-set-set", "oci", Some(cmd), Some(args), &["/bin/sh", "-c", "echo $(GREETING) $$HOME"]).await
+    row(
+        "argv-set-set",
+        "oci",
+        Some(cmd),
+        Some(args),
+        &["/bin/sh", "-c", "echo $(GREETING) $$HOME"],
+    )
+    .await
 }
 
 #[tokio::test]
 async fn docker_schema2_image_is_looked_up() -> Result<()> {
-    row("argv-docker", "docker", None, None, &["/bin/busybox", "sleep", "3600"]).await
+    row(
+        "argv-docker",
+        "docker",
+        None,
+        None,
+        &["/bin/busybox", "sleep", "3600"],
+    )
+    .await
 }
 
 #[tokio::test]
 async fn index_resolves_to_amd64() -> Result<()> {
-    row("argv-index", "index", None, None, &["/bin/busybox", "sleep", "3600"]).await
+    row(
+        "argv-index",
+        "index",
+        None,
+        None,
+        &["/bin/busybox", "sleep", "3600"],
+    )
+    .await
 }
 
 #[tokio::test]
 async fn entrypoint_only_image() -> Result<()> {
-    row("argv-ep-only", "entrypoint-only", None, None, &["/bin/busybox", "sleep", "3600"]).await
+    row(
+        "argv-ep-only",
+        "entrypoint-only",
+        None,
+        None,
+        &["/bin/busybox", "sleep", "3600"],
+    )
+    .await
 }
 
 #[tokio::test]
 async fn cmd_only_image_with_args_runs_args() -> Result<()> {
     // No ENTRYPOINT: pod args replace CMD, so args alone are the argv.
-    row("argv-cmd-only", "cmd-only", None, Some(&["/bin/busybox", "sleep", "5"]), &["/bin/busybox", "sleep", "5"]).await
+    row(
+        "argv-cmd-only",
+        "cmd-only",
+        None,
+        Some(&["/bin/busybox", "sleep", "5"]),
+        &["/bin/busybox", "sleep", "5"],
+    )
+    .await
 }
 
 #[tokio::test]
@@ -75,7 +137,11 @@ async fn shell_form_cmd_is_kept_as_sh_c() -> Result<()> {
 /// the process the image's original bytes.
 #[tokio::test]
 async fn dollar_in_image_cmd_arrives_escaped() -> Result<()> {
-    let want = ["/bin/sh", "-c", "echo 'dollar: $$HOME $$(VAR) $$$$ end'; exec /bin/busybox sleep 3600"];
+    let want = [
+        "/bin/sh",
+        "-c",
+        "echo 'dollar: $$HOME $$(VAR) $$$$ end'; exec /bin/busybox sleep 3600",
+    ];
     row("argv-dollar", "dollar", None, None, &want).await
 }
 
@@ -95,7 +161,10 @@ async fn user_var_reference_is_kept() -> Result<()> {
         let stored = ns.create_pod(&pod).await?;
         assert_injected(&stored, "app", &["/bin/busybox", "sleep", "$(SECONDS_TO_SLEEP)"])?;
         let env = pods::container(&stored, "app")?.env.clone().unwrap_or_default();
-        ensure!(env.iter().any(|e| e.name == "SECONDS_TO_SLEEP"), "the pod's env was changed: {env:?}");
+        ensure!(
+            env.iter().any(|e| e.name == "SECONDS_TO_SLEEP"),
+            "the pod's env was changed: {env:?}"
+        );
         Ok(())
     })
     .await

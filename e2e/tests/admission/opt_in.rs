@@ -27,7 +27,11 @@ async fn namespace_label_opts_every_pod_in() -> Result<()> {
 async fn pod_label_opts_one_pod_in() -> Result<()> {
     with_ns("pod-opt-in", &[], |ns| async move {
         let pod = pods::pod("app", &[OPT_IN], &crate::image("oci")?, Some(CMD), Some(ARGS));
-        assert_injected(&ns.create_pod(&pod).await?, "app", &["/bin/busybox", "sleep", "3600"])
+        assert_injected(
+            &ns.create_pod(&pod).await?,
+            "app",
+            &["/bin/busybox", "sleep", "3600"],
+        )
     })
     .await
 }
@@ -58,13 +62,17 @@ async fn kube_system_is_untouched_even_when_labelled() -> Result<()> {
     let client = Stack::get().client().await?;
     let namespaces: Api<Namespace> = Api::all(client.clone());
     let label = serde_json::json!({"metadata": {"labels": {INJECT_LABEL: "enabled"}}});
-    namespaces.patch("kube-system", &PatchParams::default(), &Patch::Merge(&label)).await?;
+    namespaces
+        .patch("kube-system", &PatchParams::default(), &Patch::Merge(&label))
+        .await?;
     let name = format!("e2e-system-{}", respawn_e2e::temp_ns::unique_suffix());
     let pod = pods::pod(&name, &[OPT_IN], &crate::image("oci")?, Some(CMD), Some(ARGS));
     let api: Api<Pod> = Api::namespaced(client.clone(), "kube-system");
     let created = api.create(&Default::default(), &pod).await;
     let _ = api.delete(&name, &DeleteParams::default()).await;
     let unlabel = serde_json::json!({"metadata": {"labels": {INJECT_LABEL: null}}});
-    namespaces.patch("kube-system", &PatchParams::default(), &Patch::Merge(&unlabel)).await?;
+    namespaces
+        .patch("kube-system", &PatchParams::default(), &Patch::Merge(&unlabel))
+        .await?;
     assert_untouched(&created?, "app", Some(CMD), Some(ARGS))
 }

@@ -25,23 +25,37 @@ async fn label_through(form: PatchForm) -> Result<Result<bool, String>> {
     with_ns("patch-form", &[], |ns| async move {
         let hook = TestHook::start(form).await?;
         let hooks = [Hook {
-            name: "patch-form.e2e.respawn.dev".into(), url: hook.url.clone(), ca_pem: hook.ca_pem.clone(),
-            failure_policy: "Fail", reinvocation: "Never",
+            name: "patch-form.e2e.respawn.dev".into(),
+            url: hook.url.clone(),
+            ca_pem: hook.ca_pem.clone(),
+            failure_policy: "Fail",
+            reinvocation: "Never",
         }];
         let pod = pods::pod("app", &[(CASE_LABEL, case.as_str())], &image, None, None);
-        with_config(&ns.client, &format!("respawn-e2e-{case}"), &case, &hooks, || async {
-            eventually("the test webhook is called", Duration::from_secs(20), || async {
-                ns.admit_dry_run(&pod).await?;
-                Ok(hook.calls() > 0)
-            })
-            .await?;
-            let admission = ns.admit(&pod).await?;
-            *out = match admission.code {
-                201 => Ok(admission.pod()?.metadata.labels.unwrap_or_default().contains_key(TOUCHED_LABEL)),
-                _ => Err(admission.message()),
-            };
-            Ok(())
-        })
+        with_config(
+            &ns.client,
+            &format!("respawn-e2e-{case}"),
+            &case,
+            &hooks,
+            || async {
+                eventually("the test webhook is called", Duration::from_secs(20), || async {
+                    ns.admit_dry_run(&pod).await?;
+                    Ok(hook.calls() > 0)
+                })
+                .await?;
+                let admission = ns.admit(&pod).await?;
+                *out = match admission.code {
+                    201 => Ok(admission
+                        .pod()?
+                        .metadata
+                        .labels
+                        .unwrap_or_default()
+                        .contains_key(TOUCHED_LABEL)),
+                    _ => Err(admission.message()),
+                };
+                Ok(())
+            },
+        )
         .await
     })
     .await?;
@@ -70,9 +84,19 @@ async fn apiserver_and_a_number_array_patch() -> Result<()> {
 async fn respawn_webhook_sends_the_patch_as_a_base64_string() -> Result<()> {
     let stack = Stack::get();
     let url = format!("https://127.0.0.1:{}/mutate", stack.var("WEBHOOK_PORT")?);
-    let review = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/review-pod.json"))?;
+    let review = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/review-pod.json"
+    ))?;
     let mut curl = Command::new("curl")
-        .args(["-sS", "--fail", "--cacert", stack.var("WEBHOOK_CA")?, "-H", "Content-Type: application/json"])
+        .args([
+            "-sS",
+            "--fail",
+            "--cacert",
+            stack.var("WEBHOOK_CA")?,
+            "-H",
+            "Content-Type: application/json",
+        ])
         .args(["--data-binary", "@-", &url])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -83,11 +107,25 @@ async fn respawn_webhook_sends_the_patch_as_a_base64_string() -> Result<()> {
     ensure!(out.status.success(), "curl {url}: {}", out.status);
     let answer: Value = serde_json::from_slice(&out.stdout)?;
     let response = &answer["response"];
-    ensure!(response["uid"] == "0e9e7d2c-5c43-4b8e-9a51-3f1c2f7c9d10", "uid not echoed: {answer}");
-    ensure!(response["patchType"] == "JSONPatch", "patchType: {}", response["patchType"]);
-    ensure!(response["patch"].is_string(), "patch is not a base64 string: {}", response["patch"]);
+    ensure!(
+        response["uid"] == "0e9e7d2c-5c43-4b8e-9a51-3f1c2f7c9d10",
+        "uid not echoed: {answer}"
+    );
+    ensure!(
+        response["patchType"] == "JSONPatch",
+        "patchType: {}",
+        response["patchType"]
+    );
+    ensure!(
+        response["patch"].is_string(),
+        "patch is not a base64 string: {}",
+        response["patch"]
+    );
     let ops = decode_patch(&response["patch"])?;
     let ops = ops.as_array().context("the patch is not a JSON array")?;
-    ensure!(ops.iter().any(|op| op["path"] == "/spec/initContainers"), "no initContainers op in {ops:?}");
+    ensure!(
+        ops.iter().any(|op| op["path"] == "/spec/initContainers"),
+        "no initContainers op in {ops:?}"
+    );
     Ok(())
 }

@@ -32,7 +32,11 @@ async fn compliant_pod_is_admitted_after_injection() -> Result<()> {
         let admission = ns.admit(&restricted_pod(&image)).await?;
         let stored = admission.pod()?;
         assert_injected(&stored, "app", &["/bin/busybox", "sleep", "3600"])?;
-        let violations: Vec<_> = admission.warnings.iter().filter(|w| w.contains("PodSecurity")).collect();
+        let violations: Vec<_> = admission
+            .warnings
+            .iter()
+            .filter(|w| w.contains("PodSecurity"))
+            .collect();
         ensure!(violations.is_empty(), "PodSecurity warnings: {violations:?}");
         Ok(())
     })
@@ -47,8 +51,17 @@ async fn restricted_namespace_rejects_a_non_compliant_pod() -> Result<()> {
     with_ns("pss-control", &[OPT_IN, RESTRICTED], |ns| async move {
         let pod = pods::pod("app", &[], &image, None, None);
         let admission = ns.admit(&pod).await?;
-        ensure!(admission.code == 403, "expected 403 from PodSecurity, got {}: {}", admission.code, admission.body);
-        ensure!(admission.message().contains("violates PodSecurity"), "message: {}", admission.message());
+        ensure!(
+            admission.code == 403,
+            "expected 403 from PodSecurity, got {}: {}",
+            admission.code,
+            admission.body
+        );
+        ensure!(
+            admission.message().contains("violates PodSecurity"),
+            "message: {}",
+            admission.message()
+        );
         Ok(())
     })
     .await

@@ -42,32 +42,70 @@ async fn second_webhook_causes_reinvocation_without_double_injection() -> Result
         // Control: without the second webhook, respawn-webhook is called once.
         let control = ns.create_pod(&no_token_pod("control", &[OPT_IN], &image)).await?;
         assert_injected(&control, "app", &["/bin/busybox", "sleep", "3600"])?;
-        ensure!(reinvocations(&ns.name, "control") == 0, "reinvoked without a second webhook");
+        ensure!(
+            reinvocations(&ns.name, "control") == 0,
+            "reinvoked without a second webhook"
+        );
 
         let hook = TestHook::start(PatchForm::Base64).await?;
         let hooks = [Hook {
-            name: "relabel.e2e.respawn.dev".into(), url: hook.url.clone(), ca_pem: hook.ca_pem.clone(),
-            failure_policy: "Fail", reinvocation: "Never",
+            name: "relabel.e2e.respawn.dev".into(),
+            url: hook.url.clone(),
+            ca_pem: hook.ca_pem.clone(),
+            failure_policy: "Fail",
+            reinvocation: "Never",
         }];
         // Webhooks run in configuration-name order: `respawn-e2e` first, this one after it.
         let config = format!("respawn-e2e-zz-{case}");
         let probe = no_token_pod("probe", &[OPT_IN, (CASE_LABEL, case.as_str())], &image);
         let pod = no_token_pod("app", &[OPT_IN, (CASE_LABEL, case.as_str())], &image);
         with_config(&ns.client, &config, &case, &hooks, || async {
-            eventually("the configuration is in force", Duration::from_secs(20), || async {
-                Ok(ns.admit_dry_run(&probe).await?.pod()?.metadata.labels.unwrap_or_default().contains_key(TOUCHED_LABEL))
-            })
+            eventually(
+                "the configuration is in force",
+                Duration::from_secs(20),
+                || async {
+                    Ok(ns
+                        .admit_dry_run(&probe)
+                        .await?
+                        .pod()?
+                        .metadata
+                        .labels
+                        .unwrap_or_default()
+                        .contains_key(TOUCHED_LABEL))
+                },
+            )
             .await?;
             let calls_before = hook.calls();
             let stored = ns.admit(&pod).await?.pod()?;
-            ensure!(stored.metadata.labels.as_ref().is_some_and(|l| l.contains_key(TOUCHED_LABEL)), "the second webhook's label is missing");
+            ensure!(
+                stored
+                    .metadata
+                    .labels
+                    .as_ref()
+                    .is_some_and(|l| l.contains_key(TOUCHED_LABEL)),
+                "the second webhook's label is missing"
+            );
             assert_injected(&stored, "app", &["/bin/busybox", "sleep", "3600"])?;
-            let seen = hook.seen.lock().map(|s| s[calls_before..].to_vec()).unwrap_or_default();
-            ensure!(seen.len() == 1, "the second webhook was called {} times", seen.len());
+            let seen = hook
+                .seen
+                .lock()
+                .map(|s| s[calls_before..].to_vec())
+                .unwrap_or_default();
+            ensure!(
+                seen.len() == 1,
+                "the second webhook was called {} times",
+                seen.len()
+            );
             let seen_pod: Pod = serde_json::from_value(seen[0].clone())?;
-            ensure!(is_injected(&seen_pod), "the second webhook ran before respawn's: no reinvocation would follow");
+            ensure!(
+                is_injected(&seen_pod),
+                "the second webhook ran before respawn's: no reinvocation would follow"
+            );
             let n = reinvocations(&ns.name, "app");
-            ensure!(n == 1, "respawn-webhook skipped the pod as already injected {n} times, want 1 (the reinvocation)");
+            ensure!(
+                n == 1,
+                "respawn-webhook skipped the pod as already injected {n} times, want 1 (the reinvocation)"
+            );
             Ok(())
         })
         .await

@@ -27,19 +27,42 @@ async fn deployment_pods_are_injected_and_the_template_is_not() -> Result<()> {
                 }
             }
         }))?;
-        let stored = ns.api::<Deployment>().create(&PostParams::default(), &deployment).await?;
+        let stored = ns
+            .api::<Deployment>()
+            .create(&PostParams::default(), &deployment)
+            .await?;
         let template = stored.spec.context("no spec")?.template;
-        ensure!(template.spec.as_ref().and_then(|s| s.init_containers.as_ref()).is_none(), "the Deployment's template was mutated");
+        ensure!(
+            template
+                .spec
+                .as_ref()
+                .and_then(|s| s.init_containers.as_ref())
+                .is_none(),
+            "the Deployment's template was mutated"
+        );
 
         let list = ListParams::default().labels("app=web");
-        eventually("the controller-manager creates the pod", Duration::from_secs(60), || async {
-            Ok(!ns.pods().list(&list).await?.items.is_empty())
-        })
+        eventually(
+            "the controller-manager creates the pod",
+            Duration::from_secs(60),
+            || async { Ok(!ns.pods().list(&list).await?.items.is_empty()) },
+        )
         .await?;
         let pod = ns.pods().list(&list).await?.items.remove(0);
         let owner = pod.metadata.owner_references.as_deref().unwrap_or_default();
-        ensure!(owner.iter().any(|o| o.kind == "ReplicaSet" && o.controller == Some(true)), "owner: {owner:?}");
-        ensure!(pod.metadata.generate_name.as_deref().is_some_and(|g| g.starts_with("web-")), "no generateName");
+        ensure!(
+            owner
+                .iter()
+                .any(|o| o.kind == "ReplicaSet" && o.controller == Some(true)),
+            "owner: {owner:?}"
+        );
+        ensure!(
+            pod.metadata
+                .generate_name
+                .as_deref()
+                .is_some_and(|g| g.starts_with("web-")),
+            "no generateName"
+        );
         assert_injected(&pod, "web", &["/bin/busybox", "sleep", "3600"])
     })
     .await

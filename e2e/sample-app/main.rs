@@ -14,8 +14,15 @@ fn main() {
         .find(|w| w[0] == "--tick")
         .and_then(|w| w[1].parse::<u64>().ok())
         .unwrap_or(5);
-    let message = fs::read_to_string("/app/message").map(|m| m.trim().to_string()).ok();
-    println!("sample-app: started pid={} argv={:?} message={:?}", process::id(), &args[1..], message);
+    let message = fs::read_to_string("/app/message")
+        .map(|m| m.trim().to_string())
+        .ok();
+    println!(
+        "sample-app: started pid={} argv={:?} message={:?}",
+        process::id(),
+        &args[1..],
+        message
+    );
     for n in 1.. {
         thread::sleep(Duration::from_secs(tick));
         println!("sample-app: pid={} alive tick={n}", process::id());

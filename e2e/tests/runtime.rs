@@ -12,7 +12,9 @@ use std::time::Duration;
 use anyhow::{Context, Result, ensure};
 use k8s_openapi::api::core::v1::Pod;
 use respawn_e2e::{Stack, TempNs, pods, with_ns};
-use runtime_support::{Images, images, inspect, play, podman, provide_supervisor, started_pids, wait_for_log};
+use runtime_support::{
+    Images, images, inspect, play, podman, provide_supervisor, started_pids, wait_for_log,
+};
 use serde_json::json;
 
 const APP_START: &str = "sample-app: started pid=";
@@ -34,7 +36,11 @@ fn app_pod(name: &str, image: &str, annotations: serde_json::Value) -> Pod {
 /// Creates the pod through the apiserver, checks it was injected, and plays it.
 async fn create_and_play(ns: &TempNs, pod: Pod, images: &Images) -> Result<(Pod, runtime_support::Played)> {
     let stored = ns.create_pod(&pod).await?;
-    ensure!(pods::is_injected(&stored), "the webhook did not inject the pod: {}", serde_json::to_string_pretty(&stored)?);
+    ensure!(
+        pods::is_injected(&stored),
+        "the webhook did not inject the pod: {}",
+        serde_json::to_string_pretty(&stored)?
+    );
     provide_supervisor(&stored, images)?;
     let played = play(&stored)?;
     Ok((stored, played))
@@ -45,7 +51,11 @@ fn status(ctr: &str) -> Result<(u32, u64)> {
     let text = podman(&["exec", ctr, pods::SUPERVISOR_PATH, "status"])?;
     let field = |name: &str| -> Result<String> {
         text.lines()
-            .find_map(|l| l.trim_start_matches("ok ").strip_prefix(name).map(|v| v.trim().to_string()))
+            .find_map(|l| {
+                l.trim_start_matches("ok ")
+                    .strip_prefix(name)
+                    .map(|v| v.trim().to_string())
+            })
             .with_context(|| format!("no {name} in `respawn status` output:\n{text}"))
     };
     Ok((field("pid:")?.parse()?, field("generation:")?.parse()?))
@@ -64,11 +74,20 @@ async fn injected_pod_runs_original_argv_and_restarts_in_place() -> Result<()> {
         // image's ENTRYPOINT + CMD exactly: `$$5` and `$(NOT_A_VAR)` arrive unchanged.
         let logs = wait_for_log(&ctr, APP_START, 1, WAIT)?;
         let want = r#"argv=["--greeting", "it costs $$5 $(NOT_A_VAR)", "--tick", "2"]"#;
-        ensure!(logs.contains(want), "the app did not get its original argv {want}; logs:\n{logs}");
+        ensure!(
+            logs.contains(want),
+            "the app did not get its original argv {want}; logs:\n{logs}"
+        );
         let first = started_pids(&logs, APP_START)[0];
-        ensure!(first != 1, "the app is PID 1: the supervisor is not in front of it");
+        ensure!(
+            first != 1,
+            "the app is PID 1: the supervisor is not in front of it"
+        );
         let (pid, generation) = status(&ctr)?;
-        ensure!((pid, generation) == (first, 1), "status says pid {pid} generation {generation}, the app started as {first}");
+        ensure!(
+            (pid, generation) == (first, 1),
+            "status says pid {pid} generation {generation}, the app started as {first}"
+        );
         let container_id = inspect(&ctr, "{{.Id}}")?;
         let started_at = inspect(&ctr, "{{.State.StartedAt}}")?;
 
@@ -77,9 +96,19 @@ async fn injected_pod_runs_original_argv_and_restarts_in_place() -> Result<()> {
         let logs = wait_for_log(&ctr, APP_START, 2, WAIT)?;
         let second = started_pids(&logs, APP_START)[1];
         ensure!(second != first, "the restarted app kept pid {first}");
-        ensure!(status(&ctr)? == (second, 2), "status after restart: {:?}, want ({second}, 2)", status(&ctr)?);
-        ensure!(inspect(&ctr, "{{.Id}}")? == container_id, "the container was replaced");
-        ensure!(inspect(&ctr, "{{.State.StartedAt}}")? == started_at, "the container itself restarted");
+        ensure!(
+            status(&ctr)? == (second, 2),
+            "status after restart: {:?}, want ({second}, 2)",
+            status(&ctr)?
+        );
+        ensure!(
+            inspect(&ctr, "{{.Id}}")? == container_id,
+            "the container was replaced"
+        );
+        ensure!(
+            inspect(&ctr, "{{.State.StartedAt}}")? == started_at,
+            "the container itself restarted"
+        );
 
         // A file copied into the watched path restarts it again, and the app sees the file.
         let file = std::env::temp_dir().join(format!("respawn-message-{}", played.name));
@@ -87,9 +116,19 @@ async fn injected_pod_runs_original_argv_and_restarts_in_place() -> Result<()> {
         podman(&["cp", &file.to_string_lossy(), &format!("{ctr}:/app/message")])?;
         let _ = std::fs::remove_file(&file);
         let logs = wait_for_log(&ctr, APP_START, 3, WAIT)?;
-        ensure!(logs.contains(r#"message=Some("synced by podman cp")"#), "the restarted app did not see the copied file:\n{logs}");
-        ensure!(status(&ctr)?.1 == 3, "generation after the file change: {:?}", status(&ctr)?);
-        ensure!(inspect(&ctr, "{{.Id}}")? == container_id, "the container was replaced");
+        ensure!(
+            logs.contains(r#"message=Some("synced by podman cp")"#),
+            "the restarted app did not see the copied file:\n{logs}"
+        );
+        ensure!(
+            status(&ctr)?.1 == 3,
+            "generation after the file change: {:?}",
+            status(&ctr)?
+        );
+        ensure!(
+            inspect(&ctr, "{{.Id}}")? == container_id,
+            "the container was replaced"
+        );
         Ok(())
     })
     .await
@@ -106,11 +145,17 @@ async fn podman_stop_delivers_sigterm_and_the_exit_code_survives() -> Result<()>
         // ENTRYPOINT ["/bin/sh", "-c", script, "sample-shell"] + CMD ["hello", "world"]; the `$$`
         // and `$*` of the script reach the shell unchanged.
         let logs = wait_for_log(&ctr, "sample-shell: started pid=", 1, WAIT)?;
-        ensure!(logs.contains("args=hello world"), "the shell app did not get its CMD; logs:\n{logs}");
+        ensure!(
+            logs.contains("args=hello world"),
+            "the shell app did not get its CMD; logs:\n{logs}"
+        );
         podman(&["stop", "--time", "10", &ctr])?;
         let logs = wait_for_log(&ctr, "got SIGTERM, exiting 42", 1, WAIT)?;
         let code = inspect(&ctr, "{{.State.ExitCode}}")?;
-        ensure!(code == "42", "exit code {code}, want 42 (the app's own code through the supervisor); logs:\n{logs}");
+        ensure!(
+            code == "42",
+            "exit code {code}, want 42 (the app's own code through the supervisor); logs:\n{logs}"
+        );
         Ok(())
     })
     .await

@@ -28,7 +28,9 @@ pub struct Images {
 pub fn images(stack: &Stack) -> Result<&'static Images> {
     static IMAGES: OnceLock<Result<Images, String>> = OnceLock::new();
     let built = IMAGES.get_or_init(|| build_images(stack).map_err(|e| format!("{e:#}")));
-    built.as_ref().map_err(|e| anyhow::anyhow!("building the images failed: {e}"))
+    built
+        .as_ref()
+        .map_err(|e| anyhow::anyhow!("building the images failed: {e}"))
 }
 
 fn build_images(stack: &Stack) -> Result<Images> {
@@ -39,7 +41,11 @@ fn build_images(stack: &Stack) -> Result<Images> {
         .stderr(Stdio::inherit())
         .output()
         .context("running e2e/stack/images.sh")?;
-    ensure!(out.status.success(), "e2e/stack/images.sh failed ({})", out.status);
+    ensure!(
+        out.status.success(),
+        "e2e/stack/images.sh failed ({})",
+        out.status
+    );
     let refs = String::from_utf8(out.stdout)?;
     let find = |needle: &str| -> Result<String> {
         refs.lines()
@@ -56,7 +62,10 @@ fn build_images(stack: &Stack) -> Result<Images> {
 
 /// Runs a command, returning stdout; fails with stderr when it exits non-zero.
 pub fn run(program: &str, args: &[&str]) -> Result<String> {
-    let out = Command::new(program).args(args).output().with_context(|| format!("running {program}"))?;
+    let out = Command::new(program)
+        .args(args)
+        .output()
+        .with_context(|| format!("running {program}"))?;
     if !out.status.success() {
         bail!(
             "{program} {} failed ({}): {}{}",
@@ -91,7 +100,10 @@ impl Played {
 impl Drop for Played {
     fn drop(&mut self) {
         if std::env::var_os("RESPAWN_E2E_KEEP").is_none() {
-            let _ = Command::new("podman").args(["kube", "play", "--down"]).arg(&self.yaml).output();
+            let _ = Command::new("podman")
+                .args(["kube", "play", "--down"])
+                .arg(&self.yaml)
+                .output();
         }
         let _ = std::fs::remove_file(&self.yaml);
     }
@@ -118,7 +130,11 @@ pub fn provide_supervisor(pod: &Pod, images: &Images) -> Result<()> {
 /// `<pod>-<namespace>`, unique across tests and runs sharing this machine's podman.
 pub fn play(pod: &Pod) -> Result<Played> {
     let pod_name = pod.metadata.name.as_deref().context("stored pod has no name")?;
-    let namespace = pod.metadata.namespace.as_deref().context("stored pod has no namespace")?;
+    let namespace = pod
+        .metadata
+        .namespace
+        .as_deref()
+        .context("stored pod has no namespace")?;
     let name = format!("{pod_name}-{namespace}");
     let yaml = std::env::temp_dir().join(format!("respawn-play-{name}.yaml"));
     let mut child = Command::new(repo_root().join("e2e/stack/pod-to-podman.py"))
@@ -127,19 +143,31 @@ pub fn play(pod: &Pod) -> Result<Played> {
         .stdout(std::fs::File::create(&yaml)?)
         .spawn()
         .context("running pod-to-podman.py")?;
-    child.stdin.take().context("stdin")?.write_all(&serde_json::to_vec(pod)?)?;
+    child
+        .stdin
+        .take()
+        .context("stdin")?
+        .write_all(&serde_json::to_vec(pod)?)?;
     ensure!(child.wait()?.success(), "pod-to-podman.py failed");
     let played = Played { name, yaml };
     let yaml_path = played.yaml.to_string_lossy().into_owned();
-    podman(&["kube", "play", "--tls-verify=false", &yaml_path])
-        .with_context(|| format!("podman kube play of:\n{}", std::fs::read_to_string(&played.yaml).unwrap_or_default()))?;
+    podman(&["kube", "play", "--tls-verify=false", &yaml_path]).with_context(|| {
+        format!(
+            "podman kube play of:\n{}",
+            std::fs::read_to_string(&played.yaml).unwrap_or_default()
+        )
+    })?;
     Ok(played)
 }
 
 /// The container's logs (stdout and stderr).
 pub fn logs(ctr: &str) -> Result<String> {
     let out = Command::new("podman").args(["logs", ctr]).output()?;
-    Ok(format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)))
+    Ok(format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    ))
 }
 
 /// Waits until the container's logs contain `needle` at least `count` times; returns the logs.

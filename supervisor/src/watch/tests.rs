@@ -357,6 +357,61 @@ fn polling_mode_detects_changes_once() {
 }
 
 #[test]
+fn polling_mode_waits_for_a_file_being_written() {
+    let _serial = serial();
+    let d = tempfile::tempdir().unwrap();
+    let opts = WatchOptions {
+        debounce: DEFAULT_DEBOUNCE,
+        poll: Some(Duration::from_millis(100)),
+    };
+    let mut w = Watcher::with_options(&[d.path().to_path_buf()], &[], &opts).unwrap();
+    let f = d.path().join("upload.bin");
+    let closed = std::sync::Arc::new(std::sync::Mutex::new(None));
+    let c2 = closed.clone();
+    let fires = fires_during(&mut w, Duration::from_millis(800), move || {
+        let mut file = fs::File::create(&f).unwrap();
+        for _ in 0..30 {
+            file.write_all(&[1u8; 4096]).unwrap();
+            thread::sleep(Duration::from_millis(20));
+        }
+        drop(file);
+        *c2.lock().unwrap() = Some(Instant::now());
+    });
+    let closed = closed.lock().unwrap().expect("writer finished");
+    assert_eq!(fires.len(), 1, "fired {} times", fires.len());
+    assert!(fires[0] >= closed, "fired before the file was complete");
+}
+
+#[test]
+fn event_queue_overflow_fires_once_and_keeps_watching() {
+    let _serial = serial();
+    let max: usize = fs::read_to_string("/proc/sys/fs/inotify/max_queued_events")
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    assert!(
+        max <= 1 << 20,
+        "fs.inotify.max_queued_events={max} is too large to overflow in a test"
+    );
+    let d = tempfile::tempdir().unwrap();
+    fs::create_dir(d.path().join("sub")).unwrap();
+    let mut w = watcher(&[d.path()], &[]);
+    // Nobody reads meanwhile: IN_CREATE + IN_CLOSE_WRITE per file overflow the queue.
+    for i in 0..max / 2 + 100 {
+        fs::write(d.path().join(format!("f{i}")), "").unwrap();
+    }
+    assert_eq!(run_loop(&mut w, SETTLE).len(), 1, "an overflow is one change");
+    let sub = d.path().join("sub");
+    let fires = fires_during(&mut w, SETTLE, move || fs::write(sub.join("x"), "x").unwrap());
+    assert_eq!(
+        fires.len(),
+        1,
+        "subdirectories are still watched after an overflow"
+    );
+}
+
+#[test]
 fn fallback_to_polling_mid_run_keeps_watching() {
     let d = tempfile::tempdir().unwrap();
     let mut w = watcher(&[d.path()], &[]);

@@ -9,9 +9,10 @@
 //!   its quiet period is at least [`BULK_QUIET`] (100 ms), so a stalled stream still restarts once.
 //!   An editor save creates at most one entry (the saved file; swap/backup names are ignored);
 //!   a new directory counts as a copy at once (its content follows).
-//! - Settle-aware: a file that was created or modified and not yet closed (`IN_CREATE`/`IN_MODIFY`
-//!   without `IN_CLOSE_WRITE`) holds the restart back until it is closed, or until it has had no write for
-//!   [`WRITER_QUIET_MAX`] (2 s: a writer that never closes, like a log, cannot block forever).
+//! - Settle-aware: a file that was created or modified and not yet closed (`IN_CREATE`/
+//!   `IN_MODIFY` without `IN_CLOSE_WRITE`) holds the restart back until it is closed, or until it
+//!   has had no write for [`WRITER_QUIET_MAX`] (2 s: a writer that never closes, like a log,
+//!   cannot block forever).
 //! - Idle costs nothing: [`Watcher::next_deadline`] is `None` unless a burst is pending.
 //!
 //! Watched: every directory below each path (new ones as they appear; ignored ones never), or for

@@ -73,9 +73,10 @@ fn json_escapes_quotes_backslashes_and_controls() {
         &[(7, b"q\"b\\t\tn\x01\x1b[0m\x08\x0c\x7f \xe2\x9c\x93\n")],
         None,
     );
+    let line = "q\\\"b\\\\t\\tn\\u0001\\u001b[0m\\b\\f\u{7f} \u{2713}";
     assert_eq!(
         got,
-        "{\"gen\":7,\"stream\":\"stdout\",\"line\":\"q\\\"b\\\\t\\tn\\u0001\\u001b[0m\\b\\f\u{7f} \u{2713}\"}\n"
+        format!("{{\"gen\":7,\"stream\":\"stdout\",\"line\":\"{line}\"}}\n")
     );
 }
 

@@ -13,12 +13,14 @@ source "$stack/lib.sh"
 TAG="$(sed -n 's/^version = "\(.*\)"/\1/p' "$repo/Cargo.toml" | head -1)"
 NS=demo
 POD=sample
-CTR="$POD-app"
+PLAYED=respawn-demo   # podman pod name (unique on this machine)
+CTR="$PLAYED-app"
 work="$RESPAWN_STACK_DIR/demo"
 mkdir -p "$work"
 t0=$SECONDS
 
-bold() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+if [ -t 1 ]; then B=$'\033[1m' N=$'\033[0m' JQ=(jq -C); else B='' N='' JQ=(jq); fi
+bold() { printf '\n%s== %s%s\n' "$B" "$*" "$N"; }
 info() { printf '   %s\n' "$*"; }
 quiet() { "$@" >>"$work/demo.log" 2>&1 || { echo "demo: '$*' failed; log:" >&2; tail -30 "$work/demo.log" >&2; exit 1; }; }
 
@@ -36,7 +38,7 @@ cleanup() {
   "$stack/stack.sh" down >/dev/null 2>&1 || true
   rm -rf "$RESPAWN_STACK_DIR"
   info "stopped everything the demo started"
-  [ $rc -eq 0 ] && printf '\n\033[1mDemo finished in %d s.\033[0m\n' $((SECONDS - t0)) || echo "demo: FAILED (exit $rc)" >&2
+  [ $rc -eq 0 ] && printf '\n%sDemo finished in %d s.%s\n' "$B" $((SECONDS - t0)) "$N" || echo "demo: FAILED (exit $rc)" >&2
   exit $rc
 }
 trap cleanup EXIT
@@ -83,7 +85,7 @@ jq -n --arg image "$REG/respawn-sample-app:$TAG" --arg pod "$POD" '{
   metadata: {name: $pod, annotations: {"respawn.dev/watch": "/app"}},
   spec: {restartPolicy: "Never", automountServiceAccountToken: false,
          containers: [{name: "app", image: $image}]}}' >"$work/pod.json"
-jq -C . "$work/pod.json" | sed 's/^/   /'
+"${JQ[@]}" . "$work/pod.json" | sed 's/^/   /'
 
 bold "6. What the apiserver stored after respawn-webhook mutated it"
 api POST "/api/v1/namespaces/$NS/pods" -d @"$work/pod.json" >"$work/stored.json"
@@ -93,7 +95,7 @@ info "the argv came from the image config in the registry (ENTRYPOINT + CMD, eac
 info "the kubelet's \$(VAR) expansion leaves it as it was)"
 
 bold "7. Run it with podman kube play (runc); images pulled from the local registry"
-"$stack/pod-to-podman.py" <"$work/stored.json" >"$work/pod.yaml"
+"$stack/pod-to-podman.py" --name "$PLAYED" <"$work/stored.json" >"$work/pod.yaml"
 quiet podman kube play --tls-verify=false "$work/pod.yaml"
 wait_starts 1
 info "init container respawn-install copied the supervisor; the app runs under it:"
@@ -102,7 +104,7 @@ info "respawn status: $(status)"
 
 bold "8. Restart in place: podman exec $CTR /respawn/respawn restart"
 cid="$(podman inspect --format '{{.Id}}' "$CTR" | cut -c1-12)"
-podman exec "$CTR" /respawn/respawn restart | sed 's/^/   respawn: /'
+info "respawn restart returned once the new generation ran: new pid $(podman exec "$CTR" /respawn/respawn restart)"
 wait_starts 2
 info "$(last_start)"
 info "respawn status: $(status)   (container $cid, never restarted)"

@@ -49,7 +49,12 @@ pub async fn keyrings(
     service_account: &str,
     global: Option<&(String, String)>,
 ) -> Vec<Keyring> {
-    let mut names: Vec<String> = pod_secrets.to_vec();
+    let mut names: Vec<String> = Vec::new();
+    for n in pod_secrets {
+        if !n.is_empty() && !names.contains(n) {
+            names.push(n.clone());
+        }
+    }
     match source.service_account(namespace, service_account).await {
         Ok(Some(sa)) => {
             for r in sa.image_pull_secrets.unwrap_or_default() {

@@ -125,3 +125,61 @@ impl ImageConfigProvider for RegistryProvider {
         outcome
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::parse_reference;
+
+    #[test]
+    fn references_normalize_like_the_kubelet() {
+        let cases = [
+            ("busybox", "docker.io", "library/busybox", Some("latest"), None),
+            (
+                "docker.io/library/busybox:1.36",
+                "docker.io",
+                "library/busybox",
+                Some("1.36"),
+                None,
+            ),
+            ("user/app", "docker.io", "user/app", Some("latest"), None),
+            ("localhost/app", "localhost", "app", Some("latest"), None),
+            (
+                "localhost:5000/team/app:v1",
+                "localhost:5000",
+                "team/app",
+                Some("v1"),
+                None,
+            ),
+            ("reg.example/a/b/c:t", "reg.example", "a/b/c", Some("t"), None),
+        ];
+        for (image, registry, repo, tag, digest) in cases {
+            let r = parse_reference(image).unwrap();
+            assert_eq!(
+                (r.registry(), r.repository(), r.tag(), r.digest()),
+                (registry, repo, tag, digest),
+                "{image}"
+            );
+        }
+        let d = format!("sha256:{}", "a".repeat(64));
+        let r = parse_reference(&format!("reg.example:443/app:v1@{d}")).unwrap();
+        assert_eq!(
+            (r.registry(), r.tag(), r.digest()),
+            ("reg.example:443", Some("v1"), Some(d.as_str()))
+        );
+    }
+
+    #[test]
+    fn bad_references_are_rejected_before_any_request() {
+        for bad in [
+            "",
+            " busybox",
+            "busybox ",
+            "Busy/Box",
+            "app@sha256:abc",
+            "a//b",
+            "app:tag:tag",
+        ] {
+            assert!(parse_reference(bad).is_err(), "{bad:?}");
+        }
+    }
+}

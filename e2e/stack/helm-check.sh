@@ -74,7 +74,7 @@ common_checks() {
   expect "$j" "$d | .spec.template.metadata.labels[\"respawn.dev/inject\"] == \"disabled\"" "$1: the webhook's own pods opt out"
   expect "$j" "[.[] | select(.kind==\"PodDisruptionBudget\") | .spec.minAvailable] == [1]" "$1: PodDisruptionBudget minAvailable 1"
   expect "$j" "[.[] | select(.kind==\"ClusterRole\") | .rules[] | .verbs] == [[\"get\"]]" "$1: RBAC is get only"
-  expect "$j" "[$m | .webhooks[] | .name] == [\"namespace.respawn.dev\", \"pod.respawn.dev\"]" "$1: namespace and pod opt-in webhooks"
+  expect "$j" "[$m | .webhooks[] | .name] == [\"namespace.inject.respawn.dev\", \"pod.inject.respawn.dev\"]" "$1: namespace and pod opt-in webhooks"
   expect "$j" "[$m | .webhooks[] | .reinvocationPolicy == \"IfNeeded\" and .sideEffects == \"None\" and .failurePolicy == \"Ignore\" and .timeoutSeconds == 10] | all" "$1: IfNeeded, sideEffects None, failurePolicy Ignore, timeout 10"
   expect "$j" "[$m | .webhooks[] | .namespaceSelector.matchExpressions[0].values | index(\"kube-system\") and index(\"respawn-hc\")] | all" "$1: system and release namespaces excluded"
   expect "$j" "[$m | .webhooks[] | .matchConditions[0].expression | contains(\"respawn.dev/status\")] | all" "$1: already-injected pods skipped by matchConditions"

@@ -46,6 +46,39 @@ webhook_cas() {
     jq -r '[.webhooks[].clientConfig.caBundle] | unique | join(",")'
 }
 
+# webhook_accepts_args: the real respawn-webhook starts with the flags the chart renders (ports
+# moved to free loopback ports, the Secret's files replaced by the test certificates) and
+# becomes ready: the chart and the binary's CLI cannot drift apart unnoticed.
+webhook_accepts_args() {
+  local bin="" b hp mp pid i args=()
+  for b in "$repo/target/release/respawn-webhook" "$repo/target/debug/respawn-webhook"; do
+    [ -x "$b" ] && { bin="$b"; break; }
+  done
+  if [ -z "$bin" ]; then
+    say "building respawn-webhook to check the chart's flags"
+    (cd "$repo" && cargo build -q -p respawn-webhook) || fail "cargo build -p respawn-webhook"
+    bin="$repo/target/debug/respawn-webhook"
+  fi
+  hp="$(free_port)"; mp="$(free_port)"
+  mapfile -t args < <(jq -r '.[] | select(.kind=="Deployment") | .spec.template.spec.containers[0].args[]' "$work/srv-provided.json" |
+    sed "s|^--listen=.*|--listen=127.0.0.1:$hp|; s|^--metrics-listen=.*|--metrics-listen=127.0.0.1:$mp|;
+         s|^--tls-cert=.*|--tls-cert=$work/tls.crt|; s|^--tls-key=.*|--tls-key=$work/tls.key|")
+  POD_NAMESPACE="$ns" KUBECONFIG="$KCFG" RUST_LOG=warn "$bin" "${args[@]}" >"$work/webhook.log" 2>&1 &
+  pid=$!
+  for i in $(seq 1 100); do
+    curl -fsS -o /dev/null "http://127.0.0.1:$mp/readyz" 2>/dev/null && break
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  if ! curl -fsS -o /dev/null "http://127.0.0.1:$mp/readyz" 2>/dev/null; then
+    kill "$pid" 2>/dev/null || true
+    cat "$work/webhook.log" >&2
+    fail "respawn-webhook did not become ready with the chart's flags: ${args[*]}"
+  fi
+  kill "$pid"; wait "$pid" 2>/dev/null || true
+  pass "respawn-webhook ($(basename "$(dirname "$bin")")) starts and is ready with the chart's flags"
+}
+
 server_checks() {
   source "$here/lib.sh"
   # Only etcd and kube-apiserver are needed: started (idempotently, under the stack's lock) in the
@@ -72,6 +105,7 @@ server_checks() {
   "$HELM" template "$ns" "$CHART" -n "$ns" "${label[@]}" "${PROVIDED[@]}" >"$work/srv-provided.yaml"
   to_json "$work/srv-provided.yaml" >"$work/srv-provided.json"
   dry_run_apply srv-provided
+  webhook_accepts_args
   # manifests/ minus the cert-manager objects (no cert-manager CRDs in the local apiserver).
   sed "s/respawn-system/$ns/g; s/name: respawn\$/name: $ns-m/" "$repo/manifests/respawn.yaml" >"$work/srv-manifests.yaml"
   to_json "$work/srv-manifests.yaml" | jq '[.[] | select(.apiVersion | startswith("cert-manager.io") | not) | select(.kind != "Namespace")]' >"$work/srv-manifests.json"

@@ -28,6 +28,10 @@ fi
 if ! docker info >/dev/null 2>&1; then
   die "the docker CLI is installed but no Docker engine answers (docker info failed). Nothing was tested."
 fi
+# The suite must be able to target an existing cluster, or it would silently test the local stack.
+grep -q RESPAWN_E2E_STACK_ENV "$repo/e2e/src/stack.rs" ||
+  die "the e2e harness (e2e/src/stack.rs) does not support RESPAWN_E2E_STACK_ENV yet, so the suite
+  cannot be pointed at a kind cluster. Nothing was tested."
 export PATH="$TOOLS:$PATH"
 if ! command -v kind >/dev/null 2>&1; then
   say "kind not found: building $KIND_VERSION from the Go module proxy into $TOOLS"

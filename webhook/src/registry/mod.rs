@@ -227,3 +227,81 @@ pub async fn provider(
     );
     Ok(Arc::new(provider))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        registry: RegistryOptions,
+    }
+
+    #[test]
+    fn flags_parse_and_defaults_match_the_cli() {
+        let cli = Cli::parse_from(["x", "--insecure-registry", "a:1", "--insecure-registry", "b:2"]);
+        assert_eq!(cli.registry.insecure_registries, ["a:1", "b:2"]);
+        let defaults = Cli::parse_from(["x"]).registry;
+        let d = RegistryOptions::default();
+        assert_eq!(
+            (
+                defaults.cache_tag_ttl,
+                defaults.cache_digest_ttl,
+                defaults.cache_failure_ttl
+            ),
+            (d.cache_tag_ttl, d.cache_digest_ttl, d.cache_failure_ttl)
+        );
+        assert_eq!(
+            (
+                defaults.cache_stale_window,
+                defaults.cache_capacity,
+                defaults.credential_ttl
+            ),
+            (d.cache_stale_window, d.cache_capacity, d.credential_ttl)
+        );
+        assert_eq!(defaults.registry_fetch_timeout, d.registry_fetch_timeout);
+    }
+
+    #[test]
+    fn bad_options_are_clear_errors() {
+        let o = RegistryOptions {
+            insecure_registries: vec!["http://a:1".into()],
+            ..Default::default()
+        };
+        assert!(o.fetch_settings().unwrap_err().to_string().contains("no scheme"));
+        for bad in ["ns", "/name", "ns/", "a/b/c"] {
+            let o = RegistryOptions {
+                global_pull_secret: Some(bad.into()),
+                ..Default::default()
+            };
+            assert!(o.global_secret().is_err(), "{bad}");
+        }
+        let o = RegistryOptions {
+            global_pull_secret: Some("ns/name".into()),
+            ..Default::default()
+        };
+        assert_eq!(o.global_secret().unwrap(), Some(("ns".into(), "name".into())));
+    }
+
+    #[test]
+    fn pem_bundles_split_per_certificate() {
+        let one = "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n";
+        let certs = split_pem(&format!("junk\n{one}{one}trailer"));
+        assert_eq!(certs.len(), 2);
+        assert!(split_pem("nothing").is_empty());
+    }
+
+    #[tokio::test]
+    async fn provider_builds_from_options() {
+        let p = provider(&RegistryOptions::default(), None, RegistryMetrics::new()).await;
+        assert!(p.is_ok());
+        let o = RegistryOptions {
+            registry_ca_bundle: Some("/nonexistent.pem".into()),
+            ..Default::default()
+        };
+        let err = provider(&o, None, RegistryMetrics::new()).await.err().unwrap();
+        assert!(format!("{err:#}").contains("/nonexistent.pem"), "{err:#}");
+    }
+}

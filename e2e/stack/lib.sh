@@ -16,27 +16,36 @@ die() { echo "stack: error: $*" >&2; exit 1; }
 stack_dirs() { mkdir -p "$STACK_PKI" "$STACK_LOGS" "$STACK_PIDS"; }
 
 # free_port: prints a TCP port nobody listens on (127.0.0.1), from a range clear of the kernel's
-# ephemeral range so outgoing connections do not take it before we bind.
+# ephemeral range so outgoing connections do not take it before we bind. Ports handed out are
+# recorded (under a lock) so components started in parallel never get the same one.
 free_port() {
-  local p i
-  for i in $(seq 1 200); do
-    p=$((20000 + RANDOM % 12000))
-    if [ -z "$(ss -Htln "sport = :$p" 2>/dev/null)" ] && ! grep -qs "=$p\$" "$STACK_ENV"; then
-      echo "$p"; return 0
-    fi
-  done
-  die "no free port found"
+  stack_dirs
+  (
+    flock 8
+    local p i
+    for i in $(seq 1 200); do
+      p=$((20000 + RANDOM % 12000))
+      if [ -z "$(ss -Htln "sport = :$p" 2>/dev/null)" ] && ! grep -qsx "$p" "$RESPAWN_STACK_DIR/ports"; then
+        echo "$p" >>"$RESPAWN_STACK_DIR/ports"
+        echo "$p"; exit 0
+      fi
+    done
+    exit 1
+  ) 8>"$RESPAWN_STACK_DIR/.ports.lock" || die "no free port found"
 }
 
 # env_get NAME: the value of NAME in stack.env (empty if unset).
 env_get() { [ -f "$STACK_ENV" ] && sed -n "s/^export $1=//p" "$STACK_ENV" | tail -1 | tr -d "'" || true; }
 
-# env_set NAME VALUE: records NAME=VALUE in stack.env (replacing an older value).
+# env_set NAME VALUE: records NAME=VALUE in stack.env (replacing an older value), under a lock.
 env_set() {
   stack_dirs
-  touch "$STACK_ENV"
-  sed -i "/^export $1=/d" "$STACK_ENV"
-  echo "export $1='$2'" >>"$STACK_ENV"
+  (
+    flock 8
+    touch "$STACK_ENV"
+    sed -i "/^export $1=/d" "$STACK_ENV"
+    echo "export $1='$2'" >>"$STACK_ENV"
+  ) 8>"$RESPAWN_STACK_DIR/.env.lock"
 }
 
 # alive NAME: true when the process recorded in pids/NAME.pid runs.

@@ -15,10 +15,13 @@ COMPONENTS=(etcd kube-apiserver kube-controller-manager respawn-webhook)
 
 up() {
   "$here/build-kube.sh" kube-apiserver >/dev/null
+  # The registries (and the test-image push) are independent of the control plane: in parallel.
+  "$here/e2e-registry.sh" up &
+  local registry=$!
   "$here/etcd.sh" up
   "$here/apiserver.sh" up
   "$here/controller-manager.sh" up
-  "$here/e2e-registry.sh" up
+  wait "$registry" || die "the registries did not start"
   if [ -z "${RESPAWN_E2E_NO_WEBHOOK:-}" ]; then
     "$here/webhook.sh" up
     "$here/webhook-config.sh" apply
@@ -29,12 +32,14 @@ up() {
 
 down() {
   [ -d "$RESPAWN_STACK_DIR" ] || return 0
-  "$here/webhook.sh" down || true
-  "$here/e2e-registry.sh" down || true
-  "$here/controller-manager.sh" down || true
-  "$here/apiserver.sh" down || true
+  # Everything but etcd at once (a throw-away stack needs no ordered shutdown), then etcd.
+  "$here/webhook.sh" down &
+  "$here/e2e-registry.sh" down &
+  "$here/controller-manager.sh" down &
+  "$here/apiserver.sh" down &
+  wait || true
   "$here/etcd.sh" down || true
-  rm -f "$STACK_ENV"
+  rm -f "$STACK_ENV" "$RESPAWN_STACK_DIR/ports"
 }
 
 case "${1:-}" in

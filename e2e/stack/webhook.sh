@@ -23,7 +23,7 @@ case "${1:-}" in
     kubeconfig="$(env_get KUBECONFIG)"; [ -n "$kubeconfig" ] || die "kube-apiserver is not up"
     port="$(free_port)"; env_set WEBHOOK_PORT "$port"
     mport="$(free_port)"; env_set WEBHOOK_METRICS_PORT "$mport"
-    args=(--listen "127.0.0.1:$port" --metrics-listen "127.0.0.1:$mport" --write-ca "$CA" --lookup-budget "${RESPAWN_E2E_LOOKUP_BUDGET:-5s}")
+    args=(--listen "127.0.0.1:$port" --metrics-listen "127.0.0.1:$mport" --write-ca "$CA" --lookup-budget "${RESPAWN_E2E_LOOKUP_BUDGET:-5s}" --shutdown-grace 1s)
     reg="$(env_get REGISTRY_PORT)"; [ -z "$reg" ] || args+=(--insecure-registry "127.0.0.1:$reg")
     reg="$(env_get AUTH_REGISTRY_PORT)"; [ -z "$reg" ] || args+=(--insecure-registry "127.0.0.1:$reg")
     [ -z "${RESPAWN_SUPERVISOR_IMAGE:-}" ] || args+=(--supervisor-image "$RESPAWN_SUPERVISOR_IMAGE")

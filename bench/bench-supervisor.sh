@@ -15,14 +15,14 @@ RESPAWN=${RESPAWN_BIN:-$PWD/target/x86_64-unknown-linux-musl/supervisor/respawn}
 for t in /usr/bin/tini-static /usr/bin/catatonit /usr/bin/dumb-init /usr/bin/hyperfine; do
   [ -x "$t" ] || { echo "bench-supervisor: $t missing (run make deps)" >&2; exit 1; }
 done
-TRUE=$(command -v true)
-SLEEP=$(command -v sleep)
+TRUE=$(type -P true)
+SLEEP=$(type -P sleep)
 
 # name | command prefix (the supervised command follows)
 NAMES=(respawn tini catatonit dumb-init)
 declare -A PREFIX=(
   [respawn]="$RESPAWN --"
-  [tini]="/usr/bin/tini-static --"
+  [tini]="/usr/bin/tini-static -s --"
   [catatonit]="/usr/bin/catatonit --"
   [dumb-init]="/usr/bin/dumb-init"
 )
@@ -71,7 +71,12 @@ for n in "${NAMES[@]}"; do
 done
 
 echo
-echo "## startup overhead: X -- $TRUE, $RUNS runs each (goal <= 1.05x tini; median, as this machine is shared)"
+echo "## startup overhead: X -- $TRUE, $RUNS runs each (goal <= 1.05x tini)"
+echo "# interleaved rounds (every command once per round, shuffled): fair under changing load"
+args=("bare=$TRUE")
+for n in tini respawn catatonit dumb-init; do args+=("$n=${PREFIX[$n]} $TRUE"); done
+python3 bench/supervisor/interleaved.py "$RUNS" "${args[@]}"
+echo "# hyperfine (one command after the other)"
 json=$(mktemp)
 trap 'rm -f "$json"' EXIT
 cmds=()

@@ -5,7 +5,7 @@ use crate::signals;
 use crate::sys::{self, Pid};
 use std::ffi::{CString, OsStr, OsString};
 use std::io;
-use std::os::fd::{AsRawFd, RawFd};
+use std::os::fd::RawFd;
 use std::os::unix::ffi::OsStrExt;
 
 /// PATH when the environment has none (musl's default).
@@ -82,40 +82,51 @@ impl Command {
         }
     }
 
-    /// Forks, puts the child in its own process group and execs. Returns once the exec has
-    /// succeeded (the pid) or failed (the child's errno; the child is already reaped).
+    /// Starts the child in its own process group and returns once its `exec` has succeeded
+    /// (the pid) or failed (the child's errno; the child is already reaped).
+    ///
+    /// `clone(CLONE_VM | CLONE_VFORK)` on a separate stack, like musl's `posix_spawn`: no page
+    /// tables are copied and we resume exactly when the child has exec'd or exited, so an exec
+    /// error simply sits in the shared [`ChildArgs`].
     pub fn spawn(&self, stdio: Stdio) -> Result<Pid, SpawnError> {
-        let (rd, wr) = sys::pipe(0).map_err(SpawnError::Os)?;
         let argv = ptrs(&self.argv);
         let envp = ptrs(&self.envp);
         let cands = ptrs(&self.candidates);
-        let tty = sys::is_foreground_tty(0);
-        // SAFETY: the supervisor is single-threaded; the child only makes async-signal-safe
-        // calls on memory prepared above and leaves through exec or _exit.
-        let pid = unsafe { libc::fork() };
+        let mut args = ChildArgs {
+            cands: &cands[..cands.len() - 1],
+            argv: argv.as_ptr(),
+            envp: envp.as_ptr(),
+            tty: sys::is_foreground_tty(0),
+            stdio,
+            err: 0,
+        };
+        let mut stack = vec![0u8; CHILD_STACK];
+        // The stack grows down: pass its 16-byte aligned top.
+        let top = (stack.as_mut_ptr() as usize + CHILD_STACK) & !15;
+        // SAFETY: `child_main` runs on its own stack and only touches `args` (which outlives
+        // the call: CLONE_VFORK suspends us until the child has exec'd or exited) with
+        // async-signal-safe calls; the child has its own signal-handler table (no CLONE_SIGHAND).
+        let pid = unsafe {
+            libc::clone(
+                child_main,
+                top as *mut libc::c_void,
+                libc::CLONE_VM | libc::CLONE_VFORK | libc::SIGCHLD,
+                (&mut args as *mut ChildArgs).cast(),
+            )
+        };
         if pid == -1 {
             return Err(SpawnError::Os(io::Error::last_os_error()));
         }
-        if pid == 0 {
-            in_child(&cands, &argv, &envp, wr.as_raw_fd(), tty, stdio);
+        // SAFETY: CLONE_VFORK guarantees the child no longer writes `args`; read it volatile
+        // because the compiler cannot see that write.
+        let err = unsafe { std::ptr::read_volatile(&args.err) };
+        if err != 0 {
+            let _ = sys::wait_blocking(pid);
+            return Err(SpawnError::Exec(err));
         }
-        // SAFETY: plain integers; losing the race with the child's own setpgid is harmless.
+        // SAFETY: plain integers; the child already did this itself (harmless repeat).
         unsafe { libc::setpgid(pid, pid) };
-        drop(wr);
-        let mut buf = [0u8; 4];
-        let mut got = 0;
-        while got < 4 {
-            match sys::read(rd.as_raw_fd(), &mut buf[got..]) {
-                Ok(0) => break,
-                Ok(n) => got += n,
-                Err(e) => return Err(SpawnError::Os(e)),
-            }
-        }
-        if got == 0 {
-            return Ok(pid);
-        }
-        let _ = sys::wait_blocking(pid);
-        Err(SpawnError::Exec(i32::from_ne_bytes(buf)))
+        Ok(pid)
     }
 
     /// The message and exit code (127 not found, 126 otherwise) for an exec failure.
@@ -142,34 +153,42 @@ fn ptrs(v: &[CString]) -> Vec<*const libc::c_char> {
         .collect()
 }
 
-/// The child side of `spawn`. Never returns.
-fn in_child(
-    cands: &[*const libc::c_char],
-    argv: &[*const libc::c_char],
-    envp: &[*const libc::c_char],
-    report: RawFd,
+/// Stack size of the cloned child until its `exec` (it only makes a few syscalls).
+const CHILD_STACK: usize = 64 * 1024;
+
+/// What the cloned child needs; it writes `err` when every `exec` failed.
+struct ChildArgs<'a> {
+    cands: &'a [*const libc::c_char],
+    argv: *const *const libc::c_char,
+    envp: *const *const libc::c_char,
     tty: bool,
     stdio: Stdio,
-) -> ! {
-    // SAFETY: all calls below are async-signal-safe and use memory that stays valid (the
-    // parent's copy-on-write image); the pointer arrays are NULL-terminated.
+    err: i32,
+}
+
+/// The child side of `spawn`: own process group, terminal, stdio, signals, then `exec`.
+extern "C" fn child_main(arg: *mut libc::c_void) -> libc::c_int {
+    // SAFETY: `arg` is the parent's `ChildArgs`, alive and untouched while we run (CLONE_VFORK).
+    let a = unsafe { &mut *arg.cast::<ChildArgs>() };
+    // SAFETY: only async-signal-safe calls on memory prepared by the parent; the pointer arrays
+    // are NULL-terminated. We leave through a successful exec or _exit.
     unsafe {
         libc::setpgid(0, 0);
-        if tty {
+        if a.tty {
             // SIGTTOU is still blocked here, so a background group may take the terminal.
             libc::tcsetpgrp(0, libc::getpid());
         }
-        if let Some(fd) = stdio.stdout {
+        if let Some(fd) = a.stdio.stdout {
             libc::dup2(fd, 1);
         }
-        if let Some(fd) = stdio.stderr {
+        if let Some(fd) = a.stdio.stderr {
             libc::dup2(fd, 2);
         }
         signals::reset_in_child();
         let mut err = libc::ENOENT;
         let mut eacces = false;
-        for &path in &cands[..cands.len() - 1] {
-            libc::execve(path, argv.as_ptr(), envp.as_ptr());
+        for &path in a.cands {
+            libc::execve(path, a.argv, a.envp);
             err = *libc::__errno_location();
             match err {
                 libc::EACCES => eacces = true,
@@ -180,8 +199,7 @@ fn in_child(
         if eacces && err != libc::ENOEXEC {
             err = libc::EACCES;
         }
-        let bytes = err.to_ne_bytes();
-        libc::write(report, bytes.as_ptr().cast(), 4);
+        std::ptr::write_volatile(&mut a.err, err);
         libc::_exit(127);
     }
 }

@@ -15,11 +15,13 @@ CHART="$repo/charts/respawn"
 HELM="$("$here/build-helm.sh")"
 work="$(mktemp -d)"
 ns=""
+STARTED_STACK=""
 cleanup() {
   if [ -n "$ns" ]; then
     KUBECONFIG="$KCFG" "$HELM" uninstall "$ns" -n "$ns" >/dev/null 2>&1 || true
     api DELETE "/api/v1/namespaces/$ns" >/dev/null 2>&1 || true
   fi
+  if [ -n "${STARTED_STACK:-}" ]; then "$here/apiserver.sh" down; "$here/etcd.sh" down; fi 2>/dev/null
   rm -rf "$work"
 }
 trap cleanup EXIT

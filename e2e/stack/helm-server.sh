@@ -84,6 +84,8 @@ server_checks() {
   # Only etcd and kube-apiserver are needed: started (idempotently, under the stack's lock) in the
   # shared stack directory, where `make e2e` finds and reuses them.
   stack_dirs
+  # Stop at exit what this run started; leave a stack that was already up alone.
+  if ! alive kube-apiserver; then STARTED_STACK=1; fi
   flock -o "$RESPAWN_STACK_DIR/.lock" bash -c '"$1/etcd.sh" up && "$1/apiserver.sh" up' _ "$here" 2>"$work/stack.log" ||
     { cat "$work/stack.log" >&2; fail "the local stack (etcd, kube-apiserver) did not start"; }
   KCFG="$(env_get KUBECONFIG)"

@@ -196,7 +196,11 @@ async fn slow_registry_hits_the_deadline_and_the_fetch_still_fills_the_cache() {
     assert_eq!(metrics.lookups.get_or_create(&outcome("timeout")).get(), 1);
     // The fetch went on in the background and filled the cache.
     proxy.delay_ms.store(0, std::sync::atomic::Ordering::SeqCst);
-    tokio::time::sleep(Duration::from_secs(5)).await;
+    let until = Instant::now() + Duration::from_secs(20);
+    while metrics.fetch_count("ok") == 0 {
+        assert!(Instant::now() < until, "the background fetch never finished");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     let c = p.image_config(&request(&image, "ns")).await.unwrap();
     assert_eq!(c.cmd, s(&["3600"]));
     assert_eq!(metrics.cache_count("hit"), 1);

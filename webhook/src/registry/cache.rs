@@ -145,10 +145,11 @@ impl Cache {
                     budget_ms: bound.as_millis() as u64,
                 })
             });
+            // Store first: whoever sees the fetch counted finds the cache filled.
+            cache.store(key, pinned, &outcome);
             cache
                 .metrics
                 .fetch(outcome_label(&outcome), started.elapsed().as_secs_f64());
-            cache.store(key, pinned, &outcome);
             outcome
         });
         async move {

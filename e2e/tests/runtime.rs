@@ -88,6 +88,10 @@ async fn injected_pod_runs_original_argv_and_restarts_in_place() -> Result<()> {
             (pid, generation) == (first, 1),
             "status says pid {pid} generation {generation}, the app started as {first}"
         );
+        ensure!(
+            podman(&["exec", &ctr, "/bin/sh", "-c", "true"]).is_err(),
+            "the sample image has a shell; it must prove that no shell is needed"
+        );
         let container_id = inspect(&ctr, "{{.Id}}")?;
         let started_at = inspect(&ctr, "{{.State.StartedAt}}")?;
 

@@ -38,7 +38,38 @@ pub fn reap(mut on_exit: impl FnMut(Pid, libc::c_int)) -> bool {
 /// Every live descendant of `root` as `(pid, process group)`, according to `/proc` (empty when
 /// `/proc` is unreadable). Processes entered from outside (e.g. `kubectl exec`) have another
 /// parent and are not listed.
+///
+/// Walks only our subtree through `/proc/PID/task/TID/children`; kernels without that file
+/// get a scan of all of `/proc`.
 pub fn descendants(root: Pid) -> Vec<(Pid, Pid)> {
+    let mut out = Vec::new();
+    let mut stack = vec![root];
+    while let Some(p) = stack.pop() {
+        let Ok(tasks) = std::fs::read_dir(format!("/proc/{p}/task")) else {
+            continue;
+        };
+        for task in tasks.flatten() {
+            let kids = match std::fs::read_to_string(task.path().join("children")) {
+                Ok(k) => k,
+                Err(e) if p == root && e.kind() == std::io::ErrorKind::NotFound => return scan_all(root),
+                Err(_) => continue,
+            };
+            for kid in kids
+                .split_ascii_whitespace()
+                .filter_map(|k| k.parse::<Pid>().ok())
+            {
+                if let Some((_, pgrp)) = parent_of(kid) {
+                    out.push((kid, pgrp));
+                    stack.push(kid);
+                }
+            }
+        }
+    }
+    out
+}
+
+/// [`descendants`] from a scan of every process in `/proc`.
+fn scan_all(root: Pid) -> Vec<(Pid, Pid)> {
     let Ok(dir) = std::fs::read_dir("/proc") else {
         return Vec::new();
     };
@@ -82,5 +113,31 @@ pub fn signal_tree(pgid: Option<Pid>, sig: libc::c_int) {
         if Some(pgrp) != pgid {
             let _ = sys::kill(pid, sig);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn subtree_walk_matches_full_scan() {
+        let mut child = std::process::Command::new("sh")
+            .args(["-c", "sleep 5 & sh -c 'sleep 5 & wait' & wait"])
+            .spawn()
+            .expect("sh");
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        let root = child.id() as Pid;
+        let mut walked = descendants(root);
+        let mut scanned = scan_all(root);
+        walked.sort();
+        scanned.sort();
+        for &(pid, _) in &walked {
+            let _ = sys::kill(pid, libc::SIGKILL);
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+        assert!(walked.len() >= 3, "{walked:?}");
+        assert_eq!(walked, scanned);
     }
 }

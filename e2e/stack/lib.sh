@@ -59,6 +59,7 @@ start_bg() {
   local name="$1"; shift
   stack_dirs
   log "starting $name (log: $STACK_LOGS/$name.log)"
+  [ ! -f "$STACK_LOGS/$name.log" ] || mv -f "$STACK_LOGS/$name.log" "$STACK_LOGS/$name.log.prev"
   setsid "$@" >>"$STACK_LOGS/$name.log" 2>&1 </dev/null &
   echo $! >"$STACK_PIDS/$name.pid"
 }

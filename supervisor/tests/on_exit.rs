@@ -79,3 +79,37 @@ fn exit_policy_is_the_default() {
     let out = run(&mut pid1(&["--on-exit", "exit", "--", "sh", "-c", "exit 6"]), 10);
     assert_eq!(code(&out), 6);
 }
+
+#[test]
+fn a_healthy_run_resets_the_backoff() {
+    let dir = tempdir();
+    let log = p(dir.path(), "starts");
+    // Runs 0-3 crash at once (delays 50, 100, 200, 300 ms); run 4 lives 400 ms (>= the
+    // 300 ms maximum: healthy), so the delay after it is back to 50 ms, then 100 ms.
+    let s = format!("n=$(wc -l < {log}); date +%s%N >> {log}; [ \"$n\" -eq 4 ] && sleep 0.4; exit 1");
+    let args = [
+        "--on-exit",
+        "restart",
+        "--backoff-min",
+        "50ms",
+        "--backoff-max",
+        "300ms",
+        "--",
+        "sh",
+        "-c",
+        &s,
+    ];
+    let (child, sup) = spawn_pid1(&args);
+    let starts = wait_lines(&log, 7, 20);
+    signal(sup, "TERM");
+    finish(child, 20);
+    assert!(starts.len() >= 7, "only {} starts", starts.len());
+    let t: Vec<u128> = starts.iter().map(|l| l.parse().unwrap()).collect();
+    let gaps: Vec<u128> = t.windows(2).map(|w| (w[1] - w[0]) / 1_000_000).collect();
+    assert!(gaps[3] >= 300, "backoff did not reach its maximum: {gaps:?} ms");
+    // Without the reset the gap after run 5 would be the 300 ms maximum again.
+    assert!(
+        gaps[5] < 250,
+        "backoff was not reset after a healthy run: {gaps:?} ms"
+    );
+}

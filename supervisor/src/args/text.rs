@@ -58,7 +58,7 @@ pub(super) const OPTS: &[Opt] = &[
         long: "wait-for",
         env: "RESPAWN_WAIT_FOR",
         arg: "SIGNAL",
-        help: "do not start until this signal arrives (e.g. USR1, to attach a debugger)",
+        help: "do not start until this signal arrives (e.g. USR1, to attach a debugger); a restart trigger also starts it",
     },
     Opt {
         long: "log-format",

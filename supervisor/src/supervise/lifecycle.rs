@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 const REKILL: Duration = Duration::from_millis(100);
 
 impl Supervisor {
+    /// One signal from the signalfd: reap, stop, restart, start (`--wait-for`) or forward.
     pub(super) fn on_signal(&mut self, r: signals::Received) {
         let waiting = matches!(self.state, State::Starting { at: None, hook: None }) && self.generation == 0;
         match r.signo {
@@ -147,6 +148,7 @@ impl Supervisor {
         };
     }
 
+    /// SIGTERM/SIGINT: stop the tree, then exit with the child's code.
     fn shutdown(&mut self) {
         match &mut self.state {
             State::Starting {
@@ -202,6 +204,7 @@ impl Supervisor {
         }
     }
 
+    /// Deadlines: the watcher's debounce, a delayed start, the stop grace and the re-kill.
     pub(super) fn on_timer(&mut self, now: Instant) {
         if self
             .watcher

@@ -43,7 +43,19 @@ case "${1:-}" in
   apply)
     config_json | api PATCH "$path/$NAME?fieldManager=respawn-e2e&force=true" \
       -H "Content-Type: application/apply-patch+yaml" --data-binary @- >/dev/null
-    log "MutatingWebhookConfiguration $NAME applied"
+    # The apiserver picks configurations up through an informer: wait until a dry-run pod is
+    # injected, so the first test cannot race it.
+    probe='{"apiVersion":"v1","kind":"Pod","metadata":{"name":"respawn-e2e-probe","labels":{"respawn.dev/inject":"enabled"}},
+      "spec":{"containers":[{"name":"probe","image":"probe.invalid/probe:v1","command":["/probe"]}]}}'
+    for i in $(seq 1 150); do
+      if api POST "/api/v1/namespaces/default/pods?dryRun=All" -H "Content-Type: application/json" -d "$probe" 2>/dev/null |
+        jq -e '.metadata.annotations["respawn.dev/status"] == "injected"' >/dev/null; then
+        log "MutatingWebhookConfiguration $NAME applied and in force"
+        exit 0
+      fi
+      sleep 0.2
+    done
+    die "MutatingWebhookConfiguration $NAME applied, but a dry-run pod in namespace default is not injected after 30 s"
     ;;
   delete) api DELETE "$path/$NAME" >/dev/null 2>&1 || true ;;
   print) config_json ;;

@@ -65,6 +65,21 @@ async fn kube_system_is_untouched_even_when_labelled() -> Result<()> {
     namespaces
         .patch("kube-system", &PatchParams::default(), &Patch::Merge(&label))
         .await?;
+    // The ServiceAccount plugin needs kube-system/default; the controller-manager may not have
+    // created it yet right after the stack started.
+    let sa = k8s_openapi::api::core::v1::ServiceAccount {
+        metadata: kube::api::ObjectMeta {
+            name: Some("default".into()),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let sas: Api<k8s_openapi::api::core::v1::ServiceAccount> = Api::namespaced(client.clone(), "kube-system");
+    match sas.create(&Default::default(), &sa).await {
+        Ok(_) => {}
+        Err(kube::Error::Api(e)) if e.code == 409 => {}
+        Err(e) => return Err(e.into()),
+    }
     let name = format!("e2e-system-{}", respawn_e2e::temp_ns::unique_suffix());
     let pod = pods::pod(&name, &[OPT_IN], &crate::image("oci")?, Some(CMD), Some(ARGS));
     let api: Api<Pod> = Api::namespaced(client.clone(), "kube-system");

@@ -94,8 +94,10 @@ server_checks() {
   # The label is private to this run: the installed webhook configuration never matches a pod of
   # another test sharing this apiserver.
   local label=(--set "admission.label=helm-check.respawn.dev/$ns")
-  api POST /api/v1/namespaces -H 'Content-Type: application/json' -o /dev/null \
-    -d "{\"apiVersion\":\"v1\",\"kind\":\"Namespace\",\"metadata\":{\"name\":\"$ns\"}}" || fail "creating namespace $ns"
+  # Pod Security "restricted" enforced, as manifests/ sets it for respawn-system.
+  api POST /api/v1/namespaces -H 'Content-Type: application/json' -o /dev/null -d "{\"apiVersion\":\"v1\",\"kind\":\"Namespace\",
+    \"metadata\":{\"name\":\"$ns\",\"labels\":{\"pod-security.kubernetes.io/enforce\":\"restricted\"}}}" ||
+    fail "creating namespace $ns"
 
   KUBECONFIG="$KCFG" "$HELM" install "$ns" "$CHART" -n "$ns" --dry-run=server "${label[@]}" >"$work/dry.out" 2>&1 ||
     { cat "$work/dry.out" >&2; fail "helm install --dry-run=server"; }
@@ -120,6 +122,12 @@ server_checks() {
   ca1="$(secret_ca)"
   [ -n "$ca1" ] && [ "$(webhook_cas)" = "$ca1" ] || fail "after install the caBundle is not the Secret's CA"
   pass "helm install: Secret and caBundle agree"
+  # The webhook's pod, as its ReplicaSet would create it (its ServiceAccount now exists), is
+  # admitted in a namespace enforcing Pod Security "restricted".
+  jq '[.[] | select(.kind=="Deployment") | {apiVersion: "v1", kind: "Pod",
+        metadata: (.spec.template.metadata + {name: "pss-check"}), spec: .spec.template.spec}]' \
+    "$work/srv-helm.json" >"$work/srv-pod.json"
+  dry_run_apply srv-pod
   KUBECONFIG="$KCFG" "$HELM" upgrade "$ns" "$CHART" -n "$ns" "${label[@]}" --set webhook.logLevel=debug >"$work/upgrade.out" 2>&1 ||
     { cat "$work/upgrade.out" >&2; fail "helm upgrade"; }
   ca2="$(secret_ca)"

@@ -329,11 +329,15 @@ fn fallback_text(why: &str) -> String {
     )
 }
 
-fn root_of(p: &Path) -> Result<Root, WatchError> {
-    let meta = std::fs::metadata(p).map_err(|e| WatchError {
-        path: Some(p.to_path_buf()),
+/// A watched path made absolute (symlinks kept: a ConfigMap key must stay `dir/key`, not the
+/// `..2026_…/key` it currently points to), split into directory and optional file name.
+fn root_of(given: &Path) -> Result<Root, WatchError> {
+    let err = |e: std::io::Error| WatchError {
+        path: Some(given.to_path_buf()),
         message: e.to_string(),
-    })?;
+    };
+    let p = &std::path::absolute(given).map_err(err)?;
+    let meta = std::fs::metadata(p).map_err(err)?;
     if meta.is_dir() {
         return Ok(Root {
             dir: p.to_path_buf(),

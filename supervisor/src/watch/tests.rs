@@ -458,6 +458,24 @@ fn setup_errors_are_clear() {
 }
 
 #[test]
+fn relative_paths_become_absolute_without_resolving_symlinks() {
+    // Unit tests run in the crate directory, which has `src/`.
+    let r = root_of(Path::new("src")).unwrap();
+    assert!(
+        r.dir.is_absolute() && r.dir.ends_with("src") && r.file.is_none(),
+        "{r:?}"
+    );
+    let d = tempfile::tempdir().unwrap();
+    fs::write(d.path().join("real"), "x").unwrap();
+    std::os::unix::fs::symlink("real", d.path().join("link")).unwrap();
+    let r = root_of(&d.path().join("link")).unwrap();
+    assert_eq!(
+        (r.dir.as_path(), r.file.as_deref()),
+        (d.path(), Some("link".as_ref()))
+    );
+}
+
+#[test]
 fn poll_env_values() {
     assert_eq!(parse_poll(""), Ok(None));
     assert_eq!(parse_poll("0"), Ok(None));

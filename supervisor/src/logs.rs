@@ -15,6 +15,8 @@
 //! so no line is lost or mixed across restarts.
 
 use std::fmt;
+// Writing to a Vec<u8> cannot fail.
+use std::io::Write as _;
 use std::str::FromStr;
 
 /// The longest line buffered before it is emitted in pieces (same order as Docker's 16 KiB).
@@ -163,12 +165,12 @@ impl Framer {
             }
             LogFormat::Prefix => {
                 let tag = if partial { " partial" } else { "" };
-                out.extend_from_slice(format!("[gen {generation} {stream}{tag}] ").as_bytes());
+                let _ = write!(out, "[gen {generation} {stream}{tag}] ");
                 out.extend_from_slice(line);
                 out.push(b'\n');
             }
             LogFormat::Json => {
-                out.extend_from_slice(format!("{{\"gen\":{generation},\"stream\":\"{stream}\",").as_bytes());
+                let _ = write!(out, "{{\"gen\":{generation},\"stream\":\"{stream}\",");
                 if partial {
                     out.extend_from_slice(b"\"partial\":true,");
                 }
@@ -214,7 +216,9 @@ pub fn json_escape(s: &str, out: &mut Vec<u8>) {
             '\t' => out.extend_from_slice(b"\\t"),
             '\u{8}' => out.extend_from_slice(b"\\b"),
             '\u{c}' => out.extend_from_slice(b"\\f"),
-            c if (c as u32) < 0x20 => out.extend_from_slice(format!("\\u{:04x}", c as u32).as_bytes()),
+            c if (c as u32) < 0x20 => {
+                let _ = write!(out, "\\u{:04x}", c as u32);
+            }
             c => {
                 let mut tmp = [0u8; 4];
                 out.extend_from_slice(c.encode_utf8(&mut tmp).as_bytes());

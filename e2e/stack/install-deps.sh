@@ -7,7 +7,7 @@ export RESPAWN_CACHE="${RESPAWN_CACHE:-$HOME/.cache/respawn}"
 
 # Debian packages. Add new ones here (one list, installed in one apt call).
 APT_PACKAGES=(podman buildah runc skopeo uidmap etcd-server docker-registry apache2-utils
-  tini catatonit dumb-init entr hyperfine musl-tools busybox-static jq curl openssl python3-yaml iproute2)
+  tini catatonit dumb-init entr hyperfine musl-tools busybox-static jq curl openssl python3-yaml python3-venv iproute2)
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do

@@ -74,11 +74,14 @@ pub fn name(sig: libc::c_int) -> String {
     }
 }
 
+/// Every signal 1..=64. Built by hand: libc's `sigfillset` leaves out the signals it reserves
+/// for threads (32-34 in musl), which would otherwise keep their default action for us.
 fn full_set() -> libc::sigset_t {
-    let mut set = MaybeUninit::<libc::sigset_t>::uninit();
-    // SAFETY: sigfillset initialises the whole set it is given.
+    let mut set = MaybeUninit::<libc::sigset_t>::zeroed();
+    // SAFETY: sigset_t is a plain bit array of at least 8 bytes (the kernel's 64 signals come
+    // first); all-zero is a valid value, and we set the first 64 bits.
     unsafe {
-        libc::sigfillset(set.as_mut_ptr());
+        set.as_mut_ptr().cast::<u64>().write_unaligned(u64::MAX);
         set.assume_init()
     }
 }

@@ -61,6 +61,18 @@ fn death_by_each_signal_gives_128_plus_n() {
 }
 
 #[test]
+fn death_by_each_realtime_signal_gives_128_plus_n() {
+    // SIGRTMIN..SIGRTMAX as the kernel numbers them (musl reserves 32 and 33 for itself).
+    for n in 34..=64 {
+        let out = run(
+            &mut pid1(&["--", "sh", "-c", &format!("kill -{n} $$; sleep 5")]),
+            30,
+        );
+        assert_eq!(code(&out), 128 + n, "signal {n}: {}", stderr(&out));
+    }
+}
+
+#[test]
 fn exit_code_passes_through_when_not_pid1() {
     let out = run(&mut plain(&["--", "sh", "-c", "exit 42"]), 10);
     assert_eq!(code(&out), 42);

@@ -92,3 +92,19 @@ fn exits_only_after_the_whole_group_is_gone() {
         "supervisor exited before the grandchild finished"
     );
 }
+
+#[test]
+fn realtime_signals_are_forwarded_too() {
+    // 34 is SIGRTMIN for glibc programs; musl keeps 32-34 for itself, respawn still catches them.
+    for n in ["34", "40", "64"] {
+        let dir = tempdir();
+        let ready = p(dir.path(), "ready");
+        let s = format!("touch {ready}; while :; do sleep 0.05; done");
+        let (child, sup) = spawn_pid1(&["--", "sh", "-c", &s]);
+        assert!(wait_file(ready.as_ref(), 10));
+        signal(sup, n);
+        let out = finish(child, 20);
+        let want = 128 + n.parse::<i32>().unwrap();
+        assert_eq!(code(&out), want, "signal {n} was not forwarded: {}", stderr(&out));
+    }
+}

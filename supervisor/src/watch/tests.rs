@@ -7,6 +7,7 @@ use std::io::Write;
 use std::process::Command;
 use std::thread;
 
+mod limits;
 mod scenarios;
 
 /// Runs a poll loop for `dur` and returns the instants at which the watcher fired.

@@ -69,6 +69,18 @@ fn inner() {
         .len(),
         1
     );
+
+    // No inotify instance left (max_user_instances): the watcher polls, the trigger file says why.
+    fs::write("/proc/sys/user/max_inotify_instances", "0").expect("lower max_inotify_instances");
+    let mut w = Watcher::with_options(&[d.path().to_path_buf()], &[], &opts).unwrap();
+    assert!(w.is_polling());
+    let m = w.take_message().unwrap();
+    assert!(
+        m.contains("inotify_init1") && m.contains("falling back to polling"),
+        "{m}"
+    );
+    let e = crate::trigger::TriggerFile::new(&d.path().join(".restart-proc")).unwrap_err();
+    assert!(e.to_string().contains("inotify unavailable"), "{e}");
     println!("inotify-limits: ok");
 }
 

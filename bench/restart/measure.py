@@ -12,6 +12,7 @@ import argparse
 import ctypes
 import os
 import select
+import shutil
 import signal
 import subprocess
 import sys
@@ -310,7 +311,8 @@ def main():
             print(f"  ratio RSS: watchexec / respawn = {w_rss / r_rss:.1f}x")
     if r_rss and r_w == 0:
         print("  NOTE: respawn holds no inotify watch: --watch is not wired into the event loop yet")
-    print(f"(logs of the supervisors: {log})")
+    shutil.rmtree(tree, ignore_errors=True)
+    print(f"(logs of the supervisors and the stamps: {work})")
 
 
 if __name__ == "__main__":

@@ -29,7 +29,7 @@ PY
 dry_run_apply() {
   local name="$1" path obj code n=0
   while IFS=$'\t' read -r path obj; do
-    code="$(api PATCH "$path?dryRun=All&fieldManager=helm-check&force=true" -o "$work/resp.json" -w '%{http_code}' \
+    code="$(api PATCH "$path?dryRun=All&fieldValidation=Strict&fieldManager=helm-check&force=true" -o "$work/resp.json" -w '%{http_code}' \
       -H 'Content-Type: application/apply-patch+yaml' --data-binary "$obj")"
     case "$code" in
       200|201) n=$((n + 1)) ;;
@@ -79,6 +79,32 @@ webhook_accepts_args() {
   pass "respawn-webhook ($(basename "$(dirname "$bin")")) starts and is ready with the chart's flags"
 }
 
+# cert_manager_crds: installs cert-manager's Certificate and Issuer CRDs (from the Go module
+# github.com/cert-manager/cert-manager, pinned) so certManager-mode objects are validated by the
+# apiserver against their real schemas. No cert-manager controller runs.
+CERT_MANAGER_VERSION="${CERT_MANAGER_VERSION:-v1.21.2}"
+cert_manager_crds() {
+  local dir crd name
+  dir="$(go mod download -json "github.com/cert-manager/cert-manager@$CERT_MANAGER_VERSION" | jq -r '.Dir // empty')"
+  [ -n "$dir" ] && [ -d "$dir/deploy/crds" ] || fail "cert-manager $CERT_MANAGER_VERSION CRDs not found via the Go module proxy"
+  for crd in certificates issuers; do
+    name="$crd.cert-manager.io"
+    python3 -c 'import sys,yaml,json; print(json.dumps(next(d for d in yaml.safe_load_all(open(sys.argv[1])) if d)))' \
+      "$dir/deploy/crds/cert-manager.io_$crd.yaml" >"$work/crd.json"
+    api PATCH "/apis/apiextensions.k8s.io/v1/customresourcedefinitions/$name?fieldManager=helm-check&force=true" \
+      -H 'Content-Type: application/apply-patch+yaml' --data-binary @"$work/crd.json" -o /dev/null -f ||
+      fail "installing CRD $name"
+    wait_for "$name" 30 sh -c "curl -sS --cacert '$STACK_PKI/ca.crt' -H 'Authorization: Bearer $(cut -d, -f1 "$STACK_PKI/tokens.csv")' \
+      https://127.0.0.1:$(env_get APISERVER_PORT)/apis/apiextensions.k8s.io/v1/customresourcedefinitions/$name |
+      jq -e '.status.conditions[] | select(.type==\"Established\" and .status==\"True\")'" || fail "CRD $name not established"
+  done
+  # Discovery must list the new kinds before they can be applied.
+  wait_for "cert-manager.io/v1" 30 sh -c "curl -fsS --cacert '$STACK_PKI/ca.crt' -H 'Authorization: Bearer $(cut -d, -f1 "$STACK_PKI/tokens.csv")' \
+    https://127.0.0.1:$(env_get APISERVER_PORT)/apis/cert-manager.io/v1 | jq -e '[.resources[].kind] | index(\"Issuer\")'" ||
+    fail "cert-manager.io/v1 not served"
+  pass "cert-manager $CERT_MANAGER_VERSION Certificate and Issuer CRDs installed (schemas only)"
+}
+
 server_checks() {
   source "$here/lib.sh"
   # Only etcd and kube-apiserver are needed: started (idempotently, under the stack's lock) in the
@@ -93,7 +119,7 @@ server_checks() {
   ns="hc-$(head -c4 /dev/urandom | od -An -tx1 | tr -d ' \n')"
   # The label is private to this run: the installed webhook configuration never matches a pod of
   # another test sharing this apiserver.
-  local label=(--set "admission.label=helm-check.respawn.dev/$ns")
+  local label=(--set "admission.label=helm-check.respawn.dev/$ns" --set tls.mode=helm)
   # Pod Security "restricted" enforced, as manifests/ sets it for respawn-system.
   api POST /api/v1/namespaces -H 'Content-Type: application/json' -o /dev/null -d "{\"apiVersion\":\"v1\",\"kind\":\"Namespace\",
     \"metadata\":{\"name\":\"$ns\",\"labels\":{\"pod-security.kubernetes.io/enforce\":\"restricted\"}}}" ||
@@ -110,9 +136,14 @@ server_checks() {
   to_json "$work/srv-provided.yaml" >"$work/srv-provided.json"
   dry_run_apply srv-provided
   webhook_accepts_args
-  # manifests/ minus the cert-manager objects (no cert-manager CRDs in the local apiserver).
-  sed "s/respawn-system/$ns/g; s/name: respawn\$/name: $ns-m/" "$repo/manifests/respawn.yaml" >"$work/srv-manifests.yaml"
-  to_json "$work/srv-manifests.yaml" | jq '[.[] | select(.apiVersion | startswith("cert-manager.io") | not) | select(.kind != "Namespace")]' >"$work/srv-manifests.json"
+  # certManager mode and manifests/ (cert-manager objects included), against cert-manager's CRDs.
+  cert_manager_crds
+  "$HELM" template "$ns" "$CHART" -n "$ns" "${label[@]}" --set tls.mode=certManager >"$work/srv-cm.yaml"
+  to_json "$work/srv-cm.yaml" >"$work/srv-cm.json"
+  dry_run_apply srv-cm
+  sed "s/respawn-system/$ns/g; s/name: respawn\$/name: $ns-m/; s/name: respawn-/name: $ns-m-/; s#respawn-system/respawn#$ns/$ns-m#" \
+    "$repo/manifests/respawn.yaml" >"$work/srv-manifests.yaml"
+  to_json "$work/srv-manifests.yaml" | jq '[.[] | select(.kind != "Namespace")]' >"$work/srv-manifests.json"
   dry_run_apply srv-manifests
 
   # A real install and upgrade: helm mode must keep its CA (lookup) so the caBundle stays valid.

@@ -76,12 +76,14 @@ impl Output {
         out.extend(self.sources.iter().map(|s| sys::pollin(&s.fd)));
     }
 
-    /// Reads whatever is ready on the sources whose `revents` are set (same order as
-    /// [`Output::pollfds`]).
-    pub fn handle(&mut self, revents: &[libc::pollfd]) {
+    /// Reads whatever is ready on the sources that `polled` (from [`Output::pollfds`]) reports
+    /// readable. Matched by descriptor: sources may have changed since the poll.
+    pub fn handle(&mut self, polled: &[libc::pollfd]) {
         // Walk backwards so closing a source does not shift the ones still to visit.
-        for idx in (0..self.sources.len().min(revents.len())).rev() {
-            if revents[idx].revents != 0 && !self.pump(idx, false) {
+        for idx in (0..self.sources.len()).rev() {
+            let fd = self.sources[idx].fd.as_raw_fd();
+            let ready = polled.iter().any(|p| p.fd == fd && p.revents != 0);
+            if ready && !self.pump(idx, false) {
                 self.close(idx);
             }
         }
@@ -116,6 +118,9 @@ impl Output {
                 true
             }
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                if !block {
+                    return true; // nothing yet; still open
+                }
                 // Bounded: a writer that escaped the tree must not hang the supervisor.
                 let mut p = [libc::pollfd {
                     fd,
@@ -123,7 +128,7 @@ impl Output {
                     revents: 0,
                 }];
                 let deadline = std::time::Instant::now() + std::time::Duration::from_secs(1);
-                block && matches!(sys::poll(&mut p, Some(deadline)), Ok(1))
+                matches!(sys::poll(&mut p, Some(deadline)), Ok(1))
             }
             Err(_) => false,
         }

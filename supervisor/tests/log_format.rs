@@ -147,3 +147,56 @@ fn killed_generations_lose_no_line() {
     let total: u64 = gens.values().sum();
     assert!(total > 1000, "no heavy output ({total} lines)");
 }
+
+#[test]
+fn framing_with_pre_start_hooks_loses_no_line() {
+    // With a hook, each generation starts from the hook's exit, in the same loop turn that
+    // may read log pipes: every line must still arrive.
+    const LINES: u64 = 300;
+    let s = format!("i=0; while [ $i -lt {LINES} ]; do echo \"line $i\"; i=$((i+1)); done");
+    let args = [
+        "--log-format",
+        "prefix",
+        "--on-exit",
+        "restart",
+        "--backoff-min",
+        "0",
+        "--backoff-max",
+        "0",
+    ];
+    let mut cmd = plain(&args);
+    cmd.args([
+        "--pre-start",
+        "true",
+        "--control-socket",
+        "none",
+        "--trigger-file",
+        "none",
+        "--",
+        "sh",
+        "-c",
+        &s,
+    ]);
+    let mut child = cmd.stdout(Stdio::piped()).stderr(Stdio::null()).spawn().unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let reader = std::thread::spawn(move || {
+        check_lines(stdout, |g, n| {
+            if g == 100 && n == LINES - 1 {
+                let _ = tx.send(());
+            }
+        })
+    });
+    let got = rx.recv_timeout(std::time::Duration::from_secs(60));
+    signal(child.id(), "TERM");
+    child.wait().unwrap();
+    let gens = reader.join().expect("reader");
+    assert!(
+        got.is_ok(),
+        "generation 100 never completed; saw {} generations",
+        gens.len()
+    );
+    for g in 1..=100 {
+        assert_eq!(gens.get(&g), Some(&LINES), "generation {g} lost lines");
+    }
+}

@@ -27,15 +27,33 @@ pub fn busybox() -> PathBuf {
 /// `respawn ARGS` as PID 1 of a new PID namespace with its own /proc.
 pub fn pid1(args: &[&str]) -> Command {
     let mut c = Command::new("unshare");
-    c.args(["-pf", "--mount-proc"]).arg(bin()).args(args);
+    c.args(["-pf", "--kill-child", "--mount-proc"])
+        .arg(bin())
+        .args(args);
     c.env_remove("RESPAWN_BIN");
+    die_with_test(&mut c, libc::SIGKILL);
     c
+}
+
+/// Makes `cmd` receive `sig` when the test thread that started it ends (e.g. by a failed
+/// assertion), so no supervisor outlives its test. With `unshare --kill-child` a SIGKILL of
+/// unshare takes respawn, PID 1 of the namespace, and so the whole namespace with it.
+pub fn die_with_test(cmd: &mut Command, sig: libc::c_int) {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: prctl(PR_SET_PDEATHSIG) is async-signal-safe and touches no memory.
+    unsafe {
+        cmd.pre_exec(move || {
+            libc::prctl(libc::PR_SET_PDEATHSIG, sig as libc::c_ulong, 0, 0, 0);
+            Ok(())
+        });
+    }
 }
 
 /// `respawn ARGS` as an ordinary process (not PID 1).
 pub fn plain(args: &[&str]) -> Command {
     let mut c = Command::new(bin());
     c.args(args).env_remove("RESPAWN_BIN");
+    die_with_test(&mut c, libc::SIGTERM);
     c
 }
 
@@ -220,10 +238,12 @@ pub fn spawn_pid1(args: &[&str]) -> (Child, u32) {
 /// `setup` runs in that /tmp first (a shell snippet).
 pub fn spawn_pid1_private_tmp(setup: &str, args: &[&str]) -> (Child, u32) {
     let script = format!("mount -t tmpfs tmpfs /tmp && {{ {setup} ; }} && exec \"$0\" \"$@\"");
-    let child = Command::new("unshare")
-        .args(["-pf", "--mount-proc", "sh", "-c", &script])
+    let mut cmd = Command::new("unshare");
+    cmd.args(["-pf", "--kill-child", "--mount-proc", "sh", "-c", &script])
         .arg(bin())
-        .args(args)
+        .args(args);
+    die_with_test(&mut cmd, libc::SIGKILL);
+    let child = cmd
         .env_remove("RESPAWN_BIN")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())

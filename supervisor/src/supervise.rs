@@ -99,6 +99,14 @@ impl Supervisor {
             .and_then(|r| {
                 r.map_err(|e| crate::warn(&format!("{e}; continuing without --watch")))
                     .ok()
+            })
+            .map(|mut w| {
+                // A fallback to polling decided at start-up is explained here; later ones are
+                // reported from the event loop.
+                if let Some(m) = w.take_message() {
+                    crate::warn(&m);
+                }
+                w
             });
         let base_env = std::env::vars_os()
             .filter(|(k, _)| !k.to_string_lossy().starts_with("RESPAWN_"))

@@ -98,3 +98,39 @@ fn ignored_paths_do_not_restart() {
     signal(sup, "TERM");
     finish(child, 20);
 }
+
+#[test]
+fn forced_polling_is_announced_and_still_restarts() {
+    let dir = tempdir();
+    let src = dir.path().join("src");
+    std::fs::create_dir(&src).unwrap();
+    let log = p(dir.path(), "pids");
+    let args = [
+        "--watch",
+        src.to_str().unwrap(),
+        "--trigger-file",
+        "none",
+        "--",
+        "sh",
+        "-c",
+        &logger(&log),
+    ];
+    let mut cmd = pid1(&args);
+    cmd.env("RESPAWN_WATCH_POLL", "100ms")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let child = cmd.spawn().unwrap();
+    let sup = inner_pid(child.id());
+    assert_eq!(wait_lines(&log, 1, 10).len(), 1);
+    settle(300);
+    std::fs::write(src.join("app.py"), "v2").unwrap();
+    assert_eq!(wait_lines(&log, 2, 10).len(), 2, "no restart in polling mode");
+    signal(sup, "TERM");
+    let out = finish(child, 20);
+    let err = stderr(&out);
+    assert!(
+        err.contains("respawn:") && err.to_lowercase().contains("poll"),
+        "the polling fallback was not explained on stderr: {err}"
+    );
+}

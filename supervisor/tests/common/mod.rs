@@ -234,13 +234,31 @@ pub fn spawn_pid1(args: &[&str]) -> (Child, u32) {
     (child, inner)
 }
 
+/// [`bin`], copied out of /tmp when it lives there (a checkout under /tmp, as CI may use), so
+/// that a private tmpfs mounted on /tmp does not hide it.
+fn bin_outside_tmp() -> PathBuf {
+    static COPY: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    let b = bin();
+    if !b.starts_with("/tmp") {
+        return b;
+    }
+    COPY.get_or_init(|| {
+        let dir = std::path::Path::new("/var/tmp").join(format!("respawn-test-bin-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let dest = dir.join("respawn");
+        std::fs::copy(&b, &dest).unwrap();
+        dest
+    })
+    .clone()
+}
+
 /// Like [`spawn_pid1`], with a private tmpfs on /tmp (for the default trigger and env files);
 /// `setup` runs in that /tmp first (a shell snippet).
 pub fn spawn_pid1_private_tmp(setup: &str, args: &[&str]) -> (Child, u32) {
     let script = format!("mount -t tmpfs tmpfs /tmp && {{ {setup} ; }} && exec \"$0\" \"$@\"");
     let mut cmd = Command::new("unshare");
     cmd.args(["-pf", "--kill-child", "--mount-proc", "sh", "-c", &script])
-        .arg(bin())
+        .arg(bin_outside_tmp())
         .args(args);
     die_with_test(&mut cmd, libc::SIGKILL);
     let child = cmd

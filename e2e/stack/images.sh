@@ -61,10 +61,21 @@ labels() {
   printf '%s\n' "${out[@]}"
 }
 
+# verify REF: the committed image is non-root and carries the OCI labels.
+verify() {
+  local got
+  got="$(podman image inspect --format '{{.Config.User}} {{index .Labels "org.opencontainers.image.title"}} {{index .Labels "org.opencontainers.image.version"}} {{index .Labels "org.opencontainers.image.revision"}}' "$1")"
+  case "$got" in
+    "65532:65532 "*" $TAG $REVISION") ;;
+    *) die "$1: expected user 65532:65532 and OCI title/version/revision labels, got: $got" ;;
+  esac
+}
+
 # commit CTR NAME: commits the working container as localhost/NAME:TAG, pushes it if asked.
 commit() {
   local ctr="$1" name="$2" ref="localhost/$2:$TAG"
   buildah commit -q --rm --format oci "$ctr" "$ref" >/dev/null
+  verify "$ref"
   echo "$ref"
   if [ -n "$REGISTRY" ]; then
     local remote="$REGISTRY/$name:$TAG"

@@ -22,25 +22,25 @@ pub const ON_LOOKUP_FAILURE: &str = "respawn.dev/on-lookup-failure";
 /// How a setting's value is checked.
 #[derive(Debug, Clone, Copy)]
 enum Check {
-    /// Comma-separated list of non-empty paths.
+    /// Comma-separated list of non-empty paths or globs.
     PathList,
     /// One absolute path, or `none` where the supervisor allows disabling.
     AbsPathOrNone,
-    /// One absolute path.
-    AbsPath,
     /// Signal name (`TERM`, `SIGTERM`) or number 1–64.
     Signal,
     /// Integer with optional unit `ms`, `s`, `m`.
     Duration,
     /// One of the listed words.
     OneOf(&'static [&'static str]),
-    /// A command line split on whitespace by the supervisor (exec form, no shell).
+    /// Command lines, one per line, split into words by the supervisor (quotes allowed, no shell).
     Command,
 }
 
 /// (annotation, env var, check) for every supervisor setting.
 const SETTINGS: &[(&str, &str, Check)] = &[
     ("respawn.dev/watch", "RESPAWN_WATCH", Check::PathList),
+    ("respawn.dev/ignore", "RESPAWN_IGNORE", Check::PathList),
+    ("respawn.dev/debounce", "RESPAWN_DEBOUNCE", Check::Duration),
     (
         "respawn.dev/trigger-file",
         "RESPAWN_TRIGGER_FILE",
@@ -57,13 +57,14 @@ const SETTINGS: &[(&str, &str, Check)] = &[
         "RESPAWN_ON_EXIT",
         Check::OneOf(&["exit", "restart", "wait"]),
     ),
-    ("respawn.dev/env-file", "RESPAWN_ENV_FILE", Check::AbsPath),
+    ("respawn.dev/env-file", "RESPAWN_ENV_FILE", Check::AbsPathOrNone),
     ("respawn.dev/pre-start", "RESPAWN_PRE_START", Check::Command),
     (
         "respawn.dev/log-format",
         "RESPAWN_LOG_FORMAT",
         Check::OneOf(&["inherit", "prefix", "json"]),
     ),
+    ("respawn.dev/wait-for", "RESPAWN_WAIT_FOR", Check::Signal),
 ];
 
 /// Annotations the webhook reads or writes that are not supervisor settings.
@@ -141,19 +142,39 @@ fn validate(v: &str, check: Check) -> Result<String, String> {
             Ok(parts.join(","))
         }
         Check::AbsPathOrNone if v == "none" => Ok(v.into()),
-        Check::AbsPathOrNone | Check::AbsPath if abs(v) => Ok(v.into()),
+        Check::AbsPathOrNone if abs(v) => Ok(v.into()),
         Check::AbsPathOrNone => Err("expected an absolute path or `none`".into()),
-        Check::AbsPath => Err("expected an absolute path".into()),
         Check::Signal => signal(v),
         Check::Duration => match crate::config::parse_duration(v) {
-            Ok(_) if !v.ends_with('h') => Ok(v.into()),
-            _ => Err("expected a duration like 10s, 500ms or 1m".into()),
+            Ok(_) => Ok(v.into()),
+            Err(_) => Err("expected a duration like 10s, 500ms or 1m".into()),
         },
         Check::OneOf(words) if words.contains(&v) => Ok(v.into()),
         Check::OneOf(words) => Err(format!("expected one of {}", words.join(", "))),
-        Check::Command if !v.is_empty() => Ok(v.into()),
-        Check::Command => Err("expected a command".into()),
+        Check::Command => command_lines(v),
     }
+}
+
+/// One hook per non-empty line, each with balanced quotes.
+fn command_lines(v: &str) -> Result<String, String> {
+    let lines: Vec<&str> = v.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
+    if lines.is_empty() {
+        return Err("expected a command".into());
+    }
+    for l in &lines {
+        let (mut single, mut double) = (false, false);
+        for ch in l.chars() {
+            match ch {
+                '\'' if !double => single = !single,
+                '"' if !single => double = !double,
+                _ => {}
+            }
+        }
+        if single || double {
+            return Err(format!("unbalanced quote in {l:?}"));
+        }
+    }
+    Ok(lines.join("\n"))
 }
 
 /// Normalises a signal to `SIGNAME` or a number.
@@ -201,6 +222,9 @@ mod tests {
             ("respawn.dev/env-file", "/config/.env"),
             ("respawn.dev/pre-start", "/app/migrate --up"),
             ("respawn.dev/log-format", "json"),
+            ("respawn.dev/ignore", "*.swp,.git/**"),
+            ("respawn.dev/debounce", "50ms"),
+            ("respawn.dev/wait-for", "USR1"),
         ]);
         let s = parse(Some(&a));
         assert_eq!(s.warnings, Vec::<String>::new());
@@ -213,6 +237,17 @@ mod tests {
         assert_eq!(env["RESPAWN_ENV_FILE"], "/config/.env");
         assert_eq!(env["RESPAWN_PRE_START"], "/app/migrate --up");
         assert_eq!(env["RESPAWN_LOG_FORMAT"], "json");
+        assert_eq!(env["RESPAWN_IGNORE"], "*.swp,.git/**");
+        assert_eq!(env["RESPAWN_DEBOUNCE"], "50ms");
+        assert_eq!(env["RESPAWN_WAIT_FOR"], "SIGUSR1");
+        let hooks = ann(&[("respawn.dev/pre-start", "/bin/a 'x y'\n\n  /bin/b\n")]);
+        assert_eq!(
+            parse(Some(&hooks)).env,
+            [(
+                "RESPAWN_PRE_START".to_string(),
+                "/bin/a 'x y'\n/bin/b".to_string()
+            )]
+        );
     }
 
     #[test]
@@ -224,7 +259,7 @@ mod tests {
             ("respawn.dev/stop-timeout", "soon"),
             ("respawn.dev/on-exit", "explode"),
             ("respawn.dev/env-file", "x.env"),
-            ("respawn.dev/pre-start", " "),
+            ("respawn.dev/pre-start", "/bin/a 'unbalanced"),
             ("respawn.dev/log-format", "xml"),
             ("respawn.dev/on-lookup-failure", "maybe"),
             ("respawn.dev/typo", "1"),

@@ -6,7 +6,7 @@ use std::{sync::Arc, time::Duration, time::Instant};
 use axum::{Json, body::Bytes, extract::RawQuery, extract::State};
 use k8s_openapi::api::core::v1::Pod;
 use kube::core::{
-    DynamicObject,
+    DynamicObject, GroupVersionKind,
     admission::{AdmissionRequest, AdmissionReview, Operation},
 };
 use tracing::{debug, info, warn};
@@ -16,7 +16,7 @@ use crate::image::ImageConfigProvider;
 use crate::lookup;
 use crate::metrics::Metrics;
 use crate::mutate::{self, Outcome, Plan};
-use crate::review::{ResponseOut, ReviewOut};
+use crate::review::{PodReviewIn, ResponseOut, ReviewOut};
 
 /// What the handler needs, shared by all requests.
 pub struct AppState {
@@ -56,14 +56,12 @@ fn timeout_param(query: &str) -> Option<Duration> {
 /// Hot path: one parse straight into a typed Pod review. Only when that fails is the body parsed
 /// again, untyped, to tell a non-Pod kind or a broken Pod from an unreadable request.
 async fn review(st: &AppState, timeout: Option<Duration>, body: &[u8]) -> (ResponseOut, &'static str) {
-    let req: AdmissionRequest<Pod> = match serde_json::from_slice::<AdmissionReview<Pod>>(body) {
-        Ok(review) => match review.try_into() {
-            Ok(r) => r,
-            Err(_) => return no_request(),
-        },
+    let req = match serde_json::from_slice::<PodReviewIn>(body) {
+        Ok(PodReviewIn { request: Some(r) }) => r,
+        Ok(PodReviewIn { request: None }) => return no_request(),
         Err(pod_error) => return untyped(body, &pod_error),
     };
-    if let Some(answer) = not_handled(&req) {
+    if let Some(answer) = not_handled(&req.uid, &req.kind, req.sub_resource.as_deref(), &req.operation) {
         return answer;
     }
     let uid = req.uid.as_str();
@@ -96,7 +94,7 @@ fn untyped(body: &[u8], pod_error: &serde_json::Error) -> (ResponseOut, &'static
         Ok(r) => r,
         Err(_) => return no_request(),
     };
-    if let Some(answer) = not_handled(&req) {
+    if let Some(answer) = not_handled(&req.uid, &req.kind, req.sub_resource.as_deref(), &req.operation) {
         return answer;
     }
     let msg = format!("respawn: object is not a valid Pod: {pod_error}");
@@ -111,17 +109,21 @@ fn no_request() -> (ResponseOut, &'static str) {
 }
 
 /// Anything but `CREATE` of a Pod is admitted unchanged (non-Pod kinds with a warning).
-fn not_handled<T: kube::Resource>(req: &AdmissionRequest<T>) -> Option<(ResponseOut, &'static str)> {
-    let uid = req.uid.as_str();
-    let is_pod = req.kind.group.is_empty() && req.kind.kind == "Pod" && req.sub_resource.is_none();
+fn not_handled(
+    uid: &str,
+    kind: &GroupVersionKind,
+    sub_resource: Option<&str>,
+    operation: &Operation,
+) -> Option<(ResponseOut, &'static str)> {
+    let is_pod = kind.group.is_empty() && kind.kind == "Pod" && sub_resource.is_none();
     if !is_pod {
         let why = format!(
             "respawn: only pods are handled, ignoring {}/{}",
-            req.kind.group, req.kind.kind
+            kind.group, kind.kind
         );
         return Some((ResponseOut::allow(uid).with_warnings(vec![why]), "ignored"));
     }
-    if !matches!(req.operation, Operation::Create) {
+    if !matches!(operation, Operation::Create) {
         return Some((ResponseOut::allow(uid), "ignored"));
     }
     None

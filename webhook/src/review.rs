@@ -1,11 +1,43 @@
-//! The AdmissionReview response on the wire.
+//! The AdmissionReview on the wire.
 //!
-//! Requests are read with `kube::core::admission` types. Responses are written with our own
-//! struct because kube-core 5's `AdmissionResponse` serializes `patch` as a JSON array of numbers
+//! Pod reviews are read with [`PodReviewIn`], a lean view of `kube::core::admission` (same field
+//! types) without kube's `#[serde(flatten)]`, which makes serde buffer the whole body and parse it
+//! twice; anything else is read with kube's own types. Responses are written with our own struct
+//! because kube-core 5's `AdmissionResponse` serializes `patch` as a JSON array of numbers
 //! (kube-rs#1781), while the apiserver's `[]byte` field expects a base64 string.
 
 use base64::Engine;
-use serde::Serialize;
+use k8s_openapi::api::core::v1::Pod;
+use kube::core::{GroupVersionKind, admission::Operation};
+use serde::{Deserialize, Serialize};
+
+/// An AdmissionReview whose object is a Pod (only the fields the webhook reads).
+#[derive(Debug, Deserialize)]
+pub struct PodReviewIn {
+    /// The request; absent in a malformed review.
+    pub request: Option<PodRequestIn>,
+}
+
+/// The fields of `AdmissionRequest` the webhook reads.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PodRequestIn {
+    /// Echoed in the response.
+    pub uid: String,
+    /// The object's kind.
+    pub kind: GroupVersionKind,
+    /// e.g. `status`, `ephemeralcontainers`.
+    #[serde(default)]
+    pub sub_resource: Option<String>,
+    /// The request's namespace.
+    #[serde(default)]
+    pub namespace: Option<String>,
+    /// CREATE, UPDATE, …
+    pub operation: Operation,
+    /// The pod.
+    #[serde(default)]
+    pub object: Option<Pod>,
+}
 
 /// `admission.k8s.io/v1` AdmissionReview carrying only a response.
 #[derive(Debug, Serialize)]

@@ -4,6 +4,10 @@
 #   RESPAWN_E2E_KEEP_STACK=1   leave the stack running afterwards (e2e/stack/stack.sh down stops it)
 #   RESPAWN_E2E_THREADS=N      concurrent tests (default 4; every test has its own namespace)
 #   extra arguments go to `cargo test` (e.g. `e2e/run.sh --test admission -- lookup`)
+# A full run (no arguments) then runs the admission suite a second time in existing-cluster mode
+# (e2e/stack/cluster-suite.sh, exactly as `make kind-e2e` does) against the same local stack,
+# described only by a cluster env file (KUBECONFIG, REGISTRY_HOST): the kind path, proven here.
+#   RESPAWN_E2E_NO_CLUSTER_PASS=1   skip that second pass
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export RESPAWN_STACK_DIR="${RESPAWN_STACK_DIR:-$PWD/.stack}"
@@ -25,5 +29,19 @@ cargo test -p respawn-e2e --no-run
 e2e/stack/stack.sh down
 e2e/stack/stack.sh up >/dev/null
 echo "e2e: stack up after $(( $(date +%s) - started )) s" >&2
+full=$([ $# -eq 0 ] && echo 1 || true)
 case " $* " in *" -- "*) ;; *) set -- "$@" -- ;; esac
 cargo test -p respawn-e2e "$@" --test-threads="${RESPAWN_E2E_THREADS:-4}"
+echo "e2e: local suites passed after $(( $(date +%s) - started )) s" >&2
+
+if [ -n "$full" ] && [ -z "${RESPAWN_E2E_NO_CLUSTER_PASS:-}" ]; then
+  # The local stack seen as an existing cluster: only what a kind cluster's env file holds.
+  kubeconfig="$(sed -n "s/^export KUBECONFIG='\(.*\)'$/\1/p" "$RESPAWN_STACK_DIR/stack.env")"
+  registry_port="$(sed -n "s/^export REGISTRY_PORT='\(.*\)'$/\1/p" "$RESPAWN_STACK_DIR/stack.env")"
+  cluster_env="$RESPAWN_STACK_DIR/cluster.env"
+  printf "export KUBECONFIG='%s'\nexport REGISTRY_HOST='127.0.0.1:%s'\nexport RESPAWN_CLUSTER='local-stack-as-existing-cluster'\n" \
+    "$kubeconfig" "$registry_port" >"$cluster_env"
+  pass=$(date +%s)
+  e2e/stack/cluster-suite.sh "$cluster_env"
+  echo "e2e: existing-cluster pass took $(( $(date +%s) - pass )) s" >&2
+fi

@@ -1,6 +1,14 @@
-//! The local stack as seen from a test: brought up once per test binary with
-//! `e2e/stack/stack.sh up` (idempotent, so `e2e/run.sh` and several test binaries share one stack),
-//! then read from `$RESPAWN_STACK_DIR/stack.env`.
+//! The stack as seen from a test. Two modes:
+//! - **local** (default): brought up once per test binary with `e2e/stack/stack.sh up`
+//!   (idempotent, so `e2e/run.sh` and several test binaries share one stack), then read from
+//!   `$RESPAWN_STACK_DIR/stack.env`;
+//! - **existing cluster**: `RESPAWN_E2E_STACK_ENV=FILE` names an env file (`export NAME='value'`
+//!   lines) with `KUBECONFIG`, `REGISTRY_HOST` (the registry holding the test images, as the
+//!   cluster and the webhook reach it) and optionally `WEBHOOK_NAMESPACE` and `RESPAWN_CLUSTER`
+//!   (a name for messages). Nothing is started. Tests that need what only the local stack has (its
+//!   webhook process, log, ports and CA, an apiserver that reaches this host's loopback, the
+//!   htpasswd registry, podman) call [`Stack::local_only`] and fail loudly in this mode; runners
+//!   skip them by name (`local_only::`) and list them as not run (`e2e/stack/cluster-suite.sh`).
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -17,7 +25,21 @@ pub struct Stack {
     pub dir: PathBuf,
     /// Everything `stack.env` exports.
     pub env: HashMap<String, String>,
+    /// Which kind of stack this is.
+    pub mode: Mode,
 }
+
+/// Where the tests run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// The local stack started by `e2e/stack/stack.sh up`.
+    Local,
+    /// An existing cluster described by `RESPAWN_E2E_STACK_ENV`.
+    Cluster,
+}
+
+/// The environment variable naming an existing cluster's env file.
+pub const STACK_ENV_VAR: &str = "RESPAWN_E2E_STACK_ENV";
 
 static STACK: OnceLock<Result<Stack, String>> = OnceLock::new();
 
@@ -33,9 +55,63 @@ impl Stack {
     /// The stack, started on first use. Panics with the script's output when it cannot start:
     /// every e2e test needs it, and none may pass without it.
     pub fn get() -> &'static Stack {
-        match STACK.get_or_init(|| Stack::up().map_err(|e| format!("{e:#}"))) {
+        let init = || match std::env::var_os(STACK_ENV_VAR) {
+            Some(file) => Stack::attach(Path::new(&file)),
+            None => Stack::up(),
+        };
+        match STACK.get_or_init(|| init().map_err(|e| format!("{e:#}"))) {
             Ok(stack) => stack,
             Err(e) => panic!("the e2e stack is not available: {e}"),
+        }
+    }
+
+    /// The stack, failing when the tests target an existing cluster: for tests that need what
+    /// only the local stack has (`what` says which). Such tests live under `local_only::`.
+    pub fn local_only(what: &str) -> Result<&'static Stack> {
+        let stack = Stack::get();
+        if stack.mode == Mode::Cluster {
+            let msg = format!(
+                "NOT APPLICABLE against an existing cluster ({}): this test needs {what}, which only \
+                 the local stack has. Run the suite in this mode with e2e/stack/cluster-suite.sh, \
+                 which skips local_only:: tests and lists them as not run.",
+                stack.cluster_name()
+            );
+            eprintln!("e2e: {msg}");
+            bail!(msg);
+        }
+        Ok(stack)
+    }
+
+    /// An existing cluster from its env file: `KUBECONFIG` and `REGISTRY_HOST` are required.
+    fn attach(env_file: &Path) -> Result<Stack> {
+        let mut stack =
+            Stack::load(env_file).with_context(|| format!("{STACK_ENV_VAR}={}", env_file.display()))?;
+        stack.mode = Mode::Cluster;
+        for name in ["KUBECONFIG", "REGISTRY_HOST"] {
+            stack.var(name)?;
+        }
+        let kubeconfig = Path::new(stack.var("KUBECONFIG")?);
+        anyhow::ensure!(
+            kubeconfig.is_file(),
+            "KUBECONFIG {} from {} is not a file",
+            kubeconfig.display(),
+            env_file.display()
+        );
+        eprintln!(
+            "e2e: existing-cluster mode ({STACK_ENV_VAR}={}): cluster {}, registry {}; no local stack is started",
+            env_file.display(),
+            stack.cluster_name(),
+            stack.registry()?
+        );
+        Ok(stack)
+    }
+
+    /// `RESPAWN_CLUSTER` from the env file, else `local`/`cluster`.
+    pub fn cluster_name(&self) -> &str {
+        match (self.env.get("RESPAWN_CLUSTER"), self.mode) {
+            (Some(name), _) => name,
+            (None, Mode::Local) => "local",
+            (None, Mode::Cluster) => "cluster",
         }
     }
 
@@ -72,14 +148,18 @@ impl Stack {
             .parent()
             .context("stack.env has no parent")?
             .to_path_buf();
-        Ok(Stack { dir, env })
+        Ok(Stack {
+            dir,
+            env,
+            mode: Mode::Local,
+        })
     }
 
     /// A value from `stack.env`; fails with a clear message when the stack did not set it.
     pub fn var(&self, name: &str) -> Result<&str> {
         self.env.get(name).map(String::as_str).with_context(|| {
             format!(
-                "{name} is not set in {}/stack.env: that part of the stack is not up",
+                "{name} is not set in the env file in {}: that part of the stack is not up",
                 self.dir.display()
             )
         })
@@ -93,12 +173,16 @@ impl Stack {
         Ok(kube::Client::try_from(config)?)
     }
 
-    /// `host:port` of the open registry holding the test images.
+    /// `host:port` of the open registry holding the test images: `REGISTRY_HOST` when the env file
+    /// sets it, else the local stack's `127.0.0.1:REGISTRY_PORT`.
     pub fn registry(&self) -> Result<String> {
-        Ok(format!("127.0.0.1:{}", self.var("REGISTRY_PORT")?))
+        match self.env.get("REGISTRY_HOST") {
+            Some(host) => Ok(host.clone()),
+            None => Ok(format!("127.0.0.1:{}", self.var("REGISTRY_PORT")?)),
+        }
     }
 
-    /// A test image pushed by `e2e/stack/test-images.sh`: `127.0.0.1:PORT/respawn-test/NAME:v1`.
+    /// A test image pushed by `e2e/stack/test-images.sh`: `REGISTRY/respawn-test/NAME:v1`.
     pub fn test_image(&self, name: &str) -> Result<String> {
         Ok(format!("{}/respawn-test/{name}:v1", self.registry()?))
     }
@@ -130,6 +214,15 @@ impl Stack {
 
     /// The last `lines` lines of a component's log (`respawn-webhook`, `kube-apiserver`, ...).
     pub fn log_tail(&self, component: &str, lines: usize) -> String {
+        if self.mode == Mode::Cluster {
+            let ns = self
+                .env
+                .get("WEBHOOK_NAMESPACE")
+                .map_or("<its namespace>", String::as_str);
+            return format!(
+                "(no local log against an existing cluster; try: kubectl -n {ns} logs -l app.kubernetes.io/name=respawn --tail {lines})"
+            );
+        }
         let path = self.dir.join("logs").join(format!("{component}.log"));
         match std::fs::read_to_string(&path) {
             Ok(text) => {

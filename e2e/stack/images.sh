@@ -9,7 +9,11 @@
 #   respawn-sample-app:   FROM scratch, no shell: e2e/sample-app (static, std only) at /sample-app;
 #                         ENTRYPOINT + CMD in the image (the webhook must look them up), a `$` in CMD.
 #   respawn-sample-shell: busybox-static; a shell ENTRYPOINT that exits 42 on SIGTERM.
-# Usage: [REGISTRY=127.0.0.1:5000] [TAG=0.1.0] [TLS_VERIFY=false] images.sh [supervisor|webhook|samples]...
+# For `make kind-e2e` (not built by default):
+#   respawn-e2e-registry: Debian's docker-registry (distribution v2) with the shared libraries it
+#                         links, plain HTTP on :5000, storage in /var/lib/registry; the registry
+#                         container kind's nodes pull from (no image from an outside registry).
+# Usage: [REGISTRY=127.0.0.1:5000] [TAG=0.1.0] [TLS_VERIFY=false] images.sh [supervisor|webhook|samples|registry]...
 # Prints one line per image: the local reference, and the pushed reference when REGISTRY is set.
 set -euo pipefail
 repo="$(cd "$(dirname "$0")/../.." && pwd)"
@@ -149,6 +153,37 @@ image_sample_shell() {
   commit "$ctr" respawn-sample-shell
 }
 
+# The e2e registry for kind: the host's docker-registry binary plus exactly the libraries it links.
+image_registry() {
+  local bin root lib ctr
+  bin="$(command -v docker-registry)" || die "docker-registry missing (apt-get install docker-registry)"
+  root="$(mktemp -d)"; mkdir -p "$root/etc/docker/registry" "$root/tmp" "$root/storage/registry"
+  chmod 1777 "$root/tmp"
+  install -D -m 0755 "$bin" "$root/usr/bin/docker-registry"
+  for lib in $(ldd "$bin" | grep -o '/[^ ]*'); do install -D -m 0755 "$lib" "$root$lib"; done
+  cat >"$root/etc/docker/registry/config.yml" <<'YAML'
+version: 0.1
+log:
+  level: info
+storage:
+  filesystem:
+    rootdirectory: /var/lib/registry
+  delete:
+    enabled: true
+http:
+  addr: :5000
+YAML
+  ctr="$(buildah from -q scratch)"
+  buildah copy -q --chown 65532:65532 "$ctr" "$root/storage" /var/lib >/dev/null
+  rm -rf "$root/storage"
+  buildah copy -q "$ctr" "$root" / >/dev/null
+  rm -rf "$root"
+  mapfile -t lbl < <(labels respawn-e2e-registry "OCI distribution registry (Debian docker-registry) for respawn's kind e2e")
+  buildah config "${lbl[@]}" --user 65532:65532 --port 5000 \
+    --entrypoint '["/usr/bin/docker-registry", "serve", "/etc/docker/registry/config.yml"]' --cmd '[]' "$ctr"
+  commit "$ctr" respawn-e2e-registry
+}
+
 command -v buildah >/dev/null || die "buildah missing: run make deps"
 which=("$@"); [ ${#which[@]} -gt 0 ] || which=(supervisor webhook)
 for w in "${which[@]}"; do
@@ -156,6 +191,7 @@ for w in "${which[@]}"; do
     supervisor) image_supervisor ;;
     webhook) image_webhook ;;
     samples) image_sample_app; image_sample_shell ;;
-    *) die "unknown image $w (supervisor|webhook)" ;;
+    registry) image_registry ;;
+    *) die "unknown image $w (supervisor|webhook|samples|registry)" ;;
   esac
 done

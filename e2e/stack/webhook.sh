@@ -2,7 +2,8 @@
 # Starts/stops respawn-webhook on the host: 127.0.0.1 (free port), self-signed certificate whose CA
 # it writes to $RESPAWN_STACK_DIR/pki/webhook-ca.crt, /healthz /readyz /metrics on a second plain-HTTP
 # port (WEBHOOK_METRICS_PORT), the stack's kubeconfig (to read pull secrets),
-# plain HTTP to the local registry. Binary: $RESPAWN_WEBHOOK_BIN, else target/release/respawn-webhook.
+# plain HTTP to the local registry, injecting the supervisor image the stack pushed
+# (SUPERVISOR_IMAGE in stack.env; RESPAWN_SUPERVISOR_IMAGE overrides). Binary: $RESPAWN_WEBHOOK_BIN, else target/release/respawn-webhook.
 # Usage: webhook.sh up|down
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
@@ -26,7 +27,10 @@ case "${1:-}" in
     args=(--listen "127.0.0.1:$port" --metrics-listen "127.0.0.1:$mport" --write-ca "$CA" --lookup-budget "${RESPAWN_E2E_LOOKUP_BUDGET:-5s}" --shutdown-grace 1s)
     reg="$(env_get REGISTRY_PORT)"; [ -z "$reg" ] || args+=(--insecure-registry "127.0.0.1:$reg")
     reg="$(env_get AUTH_REGISTRY_PORT)"; [ -z "$reg" ] || args+=(--insecure-registry "127.0.0.1:$reg")
-    [ -z "${RESPAWN_SUPERVISOR_IMAGE:-}" ] || args+=(--supervisor-image "$RESPAWN_SUPERVISOR_IMAGE")
+    # The supervisor image: RESPAWN_SUPERVISOR_IMAGE, else the one e2e-registry.sh pushed.
+    supervisor="${RESPAWN_SUPERVISOR_IMAGE:-$(env_get SUPERVISOR_IMAGE)}"
+    [ -n "$supervisor" ] || die "no supervisor image: set RESPAWN_SUPERVISOR_IMAGE or start e2e-registry.sh first"
+    args+=(--supervisor-image "$supervisor")
     rm -f "$CA"
     NO_COLOR=1 KUBECONFIG="$kubeconfig" RESPAWN_WEBHOOK_LOG="${RESPAWN_WEBHOOK_LOG:-info,respawn_webhook=debug}" start_bg respawn-webhook "$bin" "${args[@]}"
     if ! wait_for respawn-webhook 30 webhook_ready; then tail_log respawn-webhook; die "respawn-webhook did not start"; fi

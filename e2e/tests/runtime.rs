@@ -12,13 +12,13 @@ use std::time::Duration;
 use anyhow::{Context, Result, ensure};
 use k8s_openapi::api::core::v1::Pod;
 use respawn_e2e::{Stack, TempNs, pods, with_ns};
-use runtime_support::{
-    Images, images, inspect, play, podman, provide_supervisor, started_pids, wait_for_log,
-};
+use runtime_support::{Images, check_supervisor, images, inspect, play, podman, started_pids, wait_for_log};
 use serde_json::json;
 
 const APP_START: &str = "sample-app: started pid=";
 const WAIT: Duration = Duration::from_secs(30);
+/// Why these tests need the local stack.
+const PODMAN: &str = "podman on this host running pods from the local registry";
 
 /// A pod without `command`/`args`: the webhook must take the argv from the image config.
 fn app_pod(name: &str, image: &str, annotations: serde_json::Value) -> Pod {
@@ -41,7 +41,7 @@ async fn create_and_play(ns: &TempNs, pod: Pod, images: &Images) -> Result<(Pod,
         "the webhook did not inject the pod: {}",
         serde_json::to_string_pretty(&stored)?
     );
-    provide_supervisor(&stored, images)?;
+    check_supervisor(&stored, images)?;
     let played = play(&stored)?;
     Ok((stored, played))
 }
@@ -63,7 +63,7 @@ fn status(ctr: &str) -> Result<(u32, u64)> {
 
 #[tokio::test]
 async fn injected_pod_runs_original_argv_and_restarts_in_place() -> Result<()> {
-    let stack = Stack::get();
+    let stack = Stack::local_only(PODMAN)?;
     let images = images(stack)?;
     with_ns("runtime", &[pods::OPT_IN], |ns| async move {
         let pod = app_pod("sample", &images.sample_app, json!({"respawn.dev/watch": "/app"}));
@@ -140,7 +140,7 @@ async fn injected_pod_runs_original_argv_and_restarts_in_place() -> Result<()> {
 
 #[tokio::test]
 async fn podman_stop_delivers_sigterm_and_the_exit_code_survives() -> Result<()> {
-    let stack = Stack::get();
+    let stack = Stack::local_only(PODMAN)?;
     let images = images(stack)?;
     with_ns("runtime-stop", &[pods::OPT_IN], |ns| async move {
         let pod = app_pod("shell", &images.sample_shell, json!({}));

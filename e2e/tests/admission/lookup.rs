@@ -1,42 +1,17 @@
-//! Registry lookups through the real apiserver: a private image whose pull secret the webhook reads
-//! through the API, and the lookup-failure policy (allow → admitted unchanged with a warning,
-//! deny → rejected with a message naming container, image and cause).
+//! Registry lookups through the real apiserver: the lookup-failure policy (allow → admitted
+//! unchanged with a warning, deny → rejected with a message naming container, image and cause).
+//! The private-image cases need the local stack's htpasswd registry: `local_only::private_registry`.
 
 use anyhow::{Result, ensure};
-use base64::Engine;
-use k8s_openapi::api::core::v1::Secret;
-use kube::api::PostParams;
-use respawn_e2e::pods::{self, OPT_IN, assert_injected, assert_untouched};
-use respawn_e2e::{Stack, with_ns};
+use respawn_e2e::pods::{self, OPT_IN, assert_untouched};
+use respawn_e2e::with_ns;
 use serde_json::json;
 
-const DENY: (&str, &str) = ("respawn.dev/on-lookup-failure", "deny");
-
-fn private_image() -> Result<String> {
-    Ok(format!(
-        "127.0.0.1:{}/respawn-test/private:v1",
-        Stack::get().var("AUTH_REGISTRY_PORT")?
-    ))
-}
-
-fn pull_secret() -> Result<Secret> {
-    let stack = Stack::get();
-    let (user, pass) = (
-        stack.var("AUTH_REGISTRY_USER")?,
-        stack.var("AUTH_REGISTRY_PASSWORD")?,
-    );
-    let host = format!("127.0.0.1:{}", stack.var("AUTH_REGISTRY_PORT")?);
-    let auth = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{pass}"));
-    let config = json!({"auths": {host: {"auth": auth}}}).to_string();
-    Ok(serde_json::from_value(json!({
-        "metadata": {"name": "regcred"},
-        "type": "kubernetes.io/dockerconfigjson",
-        "stringData": {".dockerconfigjson": config}
-    }))?)
-}
+/// Per-pod lookup-failure policy: reject.
+pub const DENY: (&str, &str) = ("respawn.dev/on-lookup-failure", "deny");
 
 /// A pod with `annotations`, `image`, no command/args (so a lookup is needed).
-fn lookup_pod(
+pub fn lookup_pod(
     image: &str,
     annotations: &[(&str, &str)],
     pull_secret: Option<&str>,
@@ -50,42 +25,6 @@ fn lookup_pod(
         spec["imagePullSecrets"] = json!([{"name": name}]);
     }
     pods::from_json(json!({"metadata": {"name": "app", "annotations": annotations}, "spec": spec}))
-}
-
-#[tokio::test]
-async fn private_image_is_looked_up_with_the_pods_pull_secret() -> Result<()> {
-    let image = private_image()?;
-    with_ns("pull-secret", &[OPT_IN], |ns| async move {
-        ns.api::<Secret>()
-            .create(&PostParams::default(), &pull_secret()?)
-            .await?;
-        let stored = ns
-            .create_pod(&lookup_pod(&image, &[DENY], Some("regcred")))
-            .await?;
-        assert_injected(&stored, "app", &["/bin/busybox", "sleep", "3600"])
-    })
-    .await
-}
-
-/// The control: without the secret the same private image cannot be looked up.
-#[tokio::test]
-async fn private_image_without_pull_secret_is_denied() -> Result<()> {
-    let image = private_image()?;
-    with_ns("no-pull-secret", &[OPT_IN], |ns| async move {
-        let admission = ns.admit(&lookup_pod(&image, &[DENY], None)).await?;
-        ensure!(
-            admission.code >= 400,
-            "admitted without credentials: {}",
-            admission.body
-        );
-        let msg = admission.message();
-        ensure!(
-            msg.contains("app") && msg.contains(&image),
-            "message does not name container and image: {msg}"
-        );
-        Ok(())
-    })
-    .await
 }
 
 #[tokio::test]

@@ -19,12 +19,13 @@ pub struct Images {
     pub sample_app: String,
     /// `host:port/respawn-sample-shell:TAG`: busybox, exits 42 on SIGTERM.
     pub sample_shell: String,
-    /// `localhost/respawn-supervisor:TAG` in local storage.
-    pub supervisor_local: String,
+    /// The supervisor image the stack built from this tree and pushed, by digest
+    /// (`SUPERVISOR_IMAGE` in stack.env): what the stack's webhook injects.
+    pub supervisor: String,
 }
 
-/// Builds the supervisor and sample images once per test binary and pushes them to the stack's
-/// registry.
+/// Builds the sample images once per test binary and pushes them to the stack's registry (the
+/// stack itself pushed the supervisor image and configured the webhook with it).
 pub fn images(stack: &Stack) -> Result<&'static Images> {
     static IMAGES: OnceLock<Result<Images, String>> = OnceLock::new();
     let built = IMAGES.get_or_init(|| build_images(stack).map_err(|e| format!("{e:#}")));
@@ -36,7 +37,7 @@ pub fn images(stack: &Stack) -> Result<&'static Images> {
 fn build_images(stack: &Stack) -> Result<Images> {
     let registry = stack.registry()?;
     let out = Command::new(repo_root().join("e2e/stack/images.sh"))
-        .args(["supervisor", "samples"])
+        .arg("samples")
         .env("REGISTRY", &registry)
         .stderr(Stdio::inherit())
         .output()
@@ -56,7 +57,7 @@ fn build_images(stack: &Stack) -> Result<Images> {
     Ok(Images {
         sample_app: find(&format!("{registry}/respawn-sample-app:"))?,
         sample_shell: find(&format!("{registry}/respawn-sample-shell:"))?,
-        supervisor_local: find("localhost/respawn-supervisor:")?,
+        supervisor: stack.var("SUPERVISOR_IMAGE")?.to_string(),
     })
 }
 
@@ -109,10 +110,9 @@ impl Drop for Played {
     }
 }
 
-/// Makes the init container's supervisor image available to podman: the webhook names the
-/// image it was configured with; we tag the supervisor just built under that name, so the pod
-/// runs this tree's `respawn` whatever registry name the stack's webhook uses.
-pub fn provide_supervisor(pod: &Pod, images: &Images) -> Result<()> {
+/// Checks that the init container runs exactly the supervisor image the stack pushed (by digest),
+/// so what podman pulls and runs is what the webhook injected: nothing is retagged locally.
+pub fn check_supervisor(pod: &Pod, images: &Images) -> Result<()> {
     let spec = pod.spec.as_ref().context("pod has no spec")?;
     let init = spec
         .init_containers
@@ -121,7 +121,11 @@ pub fn provide_supervisor(pod: &Pod, images: &Images) -> Result<()> {
         .find(|c| c.name == pods::INIT_NAME)
         .context("the stored pod has no respawn-install init container")?;
     let image = init.image.as_deref().context("respawn-install has no image")?;
-    podman(&["tag", &images.supervisor_local, image])?;
+    ensure!(
+        image == images.supervisor,
+        "the webhook injected supervisor image {image}, the stack pushed {}",
+        images.supervisor
+    );
     Ok(())
 }
 

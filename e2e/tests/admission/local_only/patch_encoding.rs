@@ -18,6 +18,7 @@ use serde_json::Value;
 /// Creates a pod through a configuration holding only the test webhook answering in `form`;
 /// returns whether the label it patched in was stored, or the apiserver's rejection message.
 async fn label_through(form: PatchForm) -> Result<Result<bool, String>> {
+    Stack::local_only("an apiserver that reaches the in-process test webhook on 127.0.0.1")?;
     let case = format!("patch-{}", unique_suffix());
     let image = crate::image("oci")?;
     let mut outcome = Ok(false);
@@ -82,7 +83,7 @@ async fn apiserver_and_a_number_array_patch() -> Result<()> {
 /// JSON Patch array, `patchType` is JSONPatch.
 #[tokio::test]
 async fn respawn_webhook_sends_the_patch_as_a_base64_string() -> Result<()> {
-    let stack = Stack::get();
+    let stack = Stack::local_only("respawn-webhook's port and CA file on this host")?;
     let url = format!("https://127.0.0.1:{}/mutate", stack.var("WEBHOOK_PORT")?);
     let review = std::fs::read(concat!(
         env!("CARGO_MANIFEST_DIR"),

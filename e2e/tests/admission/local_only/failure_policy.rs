@@ -10,8 +10,11 @@ use respawn_e2e::testhook::{PatchForm, TOUCHED_LABEL, TestHook};
 use respawn_e2e::webhooks::{CASE_LABEL, Hook, dead_url, eventually, with_config};
 use respawn_e2e::{Stack, with_ns};
 
+/// What these tests need that only the local stack has.
+const NEEDS: &str = "an apiserver on this host (a dead 127.0.0.1 port, the in-process test webhook) and the webhook's CA file";
+
 fn dead_hook(policy: &'static str) -> Result<Hook> {
-    let ca_pem = std::fs::read_to_string(Stack::get().var("WEBHOOK_CA")?)?;
+    let ca_pem = std::fs::read_to_string(Stack::local_only(NEEDS)?.var("WEBHOOK_CA")?)?;
     Ok(Hook {
         name: "down.inject.respawn.dev".into(),
         url: dead_url()?,
@@ -23,6 +26,7 @@ fn dead_hook(policy: &'static str) -> Result<Hook> {
 
 #[tokio::test]
 async fn ignore_admits_uninjected() -> Result<()> {
+    Stack::local_only(NEEDS)?;
     let case = format!("down-ignore-{}", unique_suffix());
     let image = crate::image("oci")?;
     with_ns("down-ignore", &[], |ns| async move {
@@ -69,6 +73,7 @@ async fn ignore_admits_uninjected() -> Result<()> {
 
 #[tokio::test]
 async fn fail_rejects() -> Result<()> {
+    Stack::local_only(NEEDS)?;
     let case = format!("down-fail-{}", unique_suffix());
     let image = crate::image("oci")?;
     with_ns("down-fail", &[], |ns| async move {

@@ -36,6 +36,7 @@ fn no_token_pod(name: &str, labels: &[(&str, &str)], image: &str) -> Pod {
 
 #[tokio::test]
 async fn second_webhook_causes_reinvocation_without_double_injection() -> Result<()> {
+    Stack::local_only("the in-process test webhook on 127.0.0.1 and respawn-webhook's log")?;
     let case = format!("reinvoke-{}", unique_suffix());
     let image = crate::image("oci")?;
     with_ns("reinvoke", &[], |ns| async move {

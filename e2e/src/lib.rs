@@ -1,5 +1,6 @@
 //! Shared harness for the end-to-end suite: the local stack (etcd, kube-apiserver,
-//! kube-controller-manager, registries, respawn-webhook), temporary namespaces that dump pod state
+//! kube-controller-manager, registries, respawn-webhook) or an existing cluster
+//! (`RESPAWN_E2E_STACK_ENV`, e.g. kind), temporary namespaces that dump pod state
 //! and the webhook log on failure, pod builders and assertions, and a tiny second mutating webhook
 //! for reinvocation and patch-encoding tests. See `docs/e2e.md`.
 

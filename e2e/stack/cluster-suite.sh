@@ -9,6 +9,8 @@
 #                      nodes and the webhook reach it (required)
 #   WEBHOOK_NAMESPACE  where respawn-webhook runs (for failure dumps; optional)
 #   RESPAWN_CLUSTER    a name for messages (optional)
+# Meant for throw-away clusters: it creates and deletes namespaces, creates pods and a Deployment,
+# and labels kube-system respawn.dev/inject=enabled for one test (removed again at its end).
 # Tests under `local_only::` need what only the local stack has; they are skipped by name here
 # (cargo reports them as "filtered out") and listed loudly as NOT RUN before and after the run.
 set -euo pipefail

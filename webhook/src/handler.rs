@@ -4,7 +4,7 @@
 use std::{sync::Arc, time::Duration, time::Instant};
 
 use axum::{Json, body::Bytes, extract::RawQuery, extract::State};
-use k8s_openapi::api::core::v1::Pod;
+use crate::podview::Pod;
 use kube::core::{
     DynamicObject, GroupVersionKind,
     admission::{AdmissionRequest, AdmissionReview, Operation},

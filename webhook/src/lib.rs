@@ -15,6 +15,7 @@ pub mod lookup;
 pub mod metrics;
 pub mod mutate;
 pub mod patch;
+pub mod podview;
 pub mod registry;
 pub mod review;
 pub mod server;

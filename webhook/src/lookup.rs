@@ -3,7 +3,7 @@
 use std::time::{Duration, Instant};
 
 use futures::future::join_all;
-use k8s_openapi::api::core::v1::Pod;
+use crate::podview::Pod;
 
 use crate::image::{ImageConfigProvider, LookupError, LookupRequest, Platform};
 use crate::mutate::Resolved;

@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-use k8s_openapi::api::core::v1::{Container, Pod};
+use crate::podview::{Container, Pod};
 use serde_json::{Map, Value, json};
 
 use crate::argv::{self, Source};

@@ -7,7 +7,7 @@
 //! (kube-rs#1781), while the apiserver's `[]byte` field expects a base64 string.
 
 use base64::Engine;
-use k8s_openapi::api::core::v1::Pod;
+use crate::podview::Pod;
 use kube::core::{GroupVersionKind, admission::Operation};
 use serde::{Deserialize, Serialize};
 

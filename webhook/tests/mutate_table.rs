@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use k8s_openapi::api::core::v1::Pod;
+use respawn_webhook::podview::Pod;
 use respawn_webhook::{
     config::Injection,
     image::ImageConfig,

@@ -67,6 +67,8 @@ pub struct Supervisor {
     ctl: Option<ctl::Server>,
     trigger: Option<TriggerFile>,
     trigger_arm: Option<Instant>,
+    /// While an action on the trigger file is settling: when it will have settled.
+    trigger_settles: Option<Instant>,
     born_wall: SystemTime,
     watcher: Option<Watcher>,
     output: Option<Output>,
@@ -128,6 +130,7 @@ impl Supervisor {
             ctl,
             trigger: None,
             trigger_arm,
+            trigger_settles: None,
             born_wall: SystemTime::now(),
             watcher,
             pgid: None,
@@ -217,7 +220,7 @@ impl Supervisor {
         let Some(path) = self.cfg.trigger_file.clone() else {
             return;
         };
-        match TriggerFile::new(&path) {
+        match TriggerFile::new(&path, self.cfg.debounce) {
             Ok(t) => self.trigger = Some(t),
             Err(e) if path.as_os_str() != DEFAULT_TRIGGER => {
                 crate::warn(&format!("{e}; continuing without it"))
@@ -237,7 +240,7 @@ impl Supervisor {
     /// The trigger file and the watcher.
     fn on_sources(&mut self, trigger_ready: bool, watch_ready: bool) {
         if let Some(t) = self.trigger.as_mut().filter(|_| trigger_ready) {
-            let fired = t.handle_readable();
+            let fired = t.handle_readable(Instant::now());
             if let Some(m) = t.take_message() {
                 crate::warn(&m);
             }
@@ -255,15 +258,33 @@ impl Supervisor {
 
     fn deadline(&self) -> Option<Instant> {
         let own = match self.state {
+            // A start waits for the trigger file to settle too (`trigger_settled`).
             State::Starting {
                 at: Some(t),
                 hook: None,
-            } => Some(t),
+            } => Some(t.max(self.trigger_settles.unwrap_or(t))),
             State::Stopping { deadline, .. } => Some(deadline),
             _ => None,
         };
         let watch = self.watcher.as_ref().and_then(|w| w.next_deadline());
         [own, watch, self.trigger_arm].into_iter().flatten().min()
+    }
+
+    /// Whether a start may happen now as far as the trigger file is concerned: no action on it
+    /// is in progress, or its events stopped long enough ago ([`TriggerFile::pending`]). Events
+    /// still queued are read first: they belong to the action being coalesced into this start.
+    fn trigger_settled(&mut self, now: Instant) -> bool {
+        let Some(t) = self.trigger.as_mut() else {
+            return true;
+        };
+        if t.pending(now).is_none() {
+            t.handle_readable(now);
+            if let Some(m) = t.take_message() {
+                crate::warn(&m);
+            }
+        }
+        self.trigger_settles = t.pending(now);
+        self.trigger_settles.is_none()
     }
 
     fn on_request(&mut self, req: ctl::Request) {

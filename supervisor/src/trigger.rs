@@ -3,22 +3,36 @@
 //! its creation (by open, link, symlink or mknod) and a rename onto it each ask for a restart.
 //!
 //! The file need not exist: the parent directory is watched (inotify `IN_CLOSE_WRITE | IN_ATTRIB |
-//! IN_CREATE | IN_MOVED_TO`) and events are filtered by name. Its content is never read. Several
-//! events of one action (GNU `touch` gives `IN_ATTRIB` then `IN_CLOSE_WRITE`) that are read in one
-//! [`TriggerFile::handle_readable`] call count once; the supervisor coalesces requests that
-//! arrive while a restart is under way. An event-queue overflow counts as a trigger (one may
-//! have been lost). `IN_MODIFY` is not watched (it would wake PID 1 on every `write()` anywhere
-//! in `/tmp`), so setting only the mtime (`utimensat` with the atime omitted) is not a trigger;
-//! every `touch` is, since it either opens the file for writing or sets both times.
+//! IN_CREATE | IN_MOVED_TO`) and events are filtered by name. Its content is never read. An
+//! event-queue overflow counts as a trigger (one may have been lost). `IN_MODIFY` is not watched
+//! (it would wake PID 1 on every `write()` anywhere in `/tmp`), so setting only the mtime
+//! (`utimensat` with the atime omitted) is not a trigger; every `touch` is, since it either opens
+//! the file for writing or sets both times.
+//!
+//! One action is one restart. A `touch` gives two events, and a copy (`podman cp`, `kubectl cp`,
+//! any tar extract) up to six spread over milliseconds: create, close, then chown, chmod and
+//! utimes. The first event fires at once (the old generation starts stopping), and the file is
+//! *settling* until it has had no event for the quiet period (the `--debounce`) and a file the
+//! action created is closed again ([`TriggerFile::pending`]). The supervisor starts the next
+//! generation only once the file has settled, so every event of the action arrives while the
+//! restart is under way and coalesces into it; the first event after the new start is a new
+//! request. A file created and never closed (a hard link, say) stops holding the start back after
+//! [`WRITER_MAX`].
 
 use std::ffi::OsString;
 use std::fmt;
 use std::os::fd::RawFd;
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 use crate::watch::inotify::Inotify;
 
 const MASK: u32 = libc::IN_CLOSE_WRITE | libc::IN_ATTRIB | libc::IN_CREATE | libc::IN_MOVED_TO;
+
+/// How long a trigger file created but not yet closed can hold the next start back after the
+/// last event (a copy stalled mid-stream; a creation that is never closed, like `ln`).
+pub const WRITER_MAX: Duration = crate::watch::WRITER_QUIET_MAX;
 
 /// The trigger file could not be watched.
 #[derive(Debug)]
@@ -45,11 +59,17 @@ pub struct TriggerFile {
     name: OsString,
     wd: i32,
     message: Option<String>,
+    quiet: Duration,
+    /// The last event of the action in progress (`None`: settled).
+    last: Option<Instant>,
+    /// The action created the file as a regular file and has not closed it yet.
+    writing: bool,
 }
 
 impl TriggerFile {
-    /// Watches `path`'s directory for `path` being written, touched, created or moved into place.
-    pub fn new(path: &Path) -> Result<TriggerFile, TriggerError> {
+    /// Watches `path`'s directory for `path` being written, touched, created or moved into place;
+    /// an action on it settles after `quiet` without events.
+    pub fn new(path: &Path, quiet: Duration) -> Result<TriggerFile, TriggerError> {
         let err = |message: String| TriggerError {
             path: path.to_path_buf(),
             message,
@@ -72,6 +92,9 @@ impl TriggerFile {
             name,
             wd,
             message: None,
+            quiet,
+            last: None,
+            writing: false,
         })
     }
 
@@ -80,11 +103,13 @@ impl TriggerFile {
         self.inotify.raw_fd()
     }
 
-    /// Drains pending events; `true` when the trigger fired (at most once per call).
-    pub fn handle_readable(&mut self) -> bool {
+    /// Drains pending events (received at `now`); `true` when the trigger fired (at most once per
+    /// call). Every event also extends the settling of the action in progress.
+    pub fn handle_readable(&mut self, now: Instant) -> bool {
         let mut fire = false;
         let mut lost_dir = false;
-        let (wd, name) = (self.wd, &self.name);
+        let mut writing = self.writing;
+        let (wd, name, dir) = (self.wd, &self.name, &self.dir);
         let res = self.inotify.drain(|ev| {
             if ev.mask & libc::IN_Q_OVERFLOW != 0 {
                 fire = true;
@@ -92,8 +117,17 @@ impl TriggerFile {
                 lost_dir = true;
             } else if ev.wd == wd && ev.mask & MASK != 0 && ev.name == name.as_os_str() {
                 fire = true;
+                if ev.mask & libc::IN_CREATE != 0 {
+                    writing = created_for_writing(&dir.join(name));
+                } else if ev.mask & (libc::IN_CLOSE_WRITE | libc::IN_MOVED_TO) != 0 {
+                    writing = false;
+                }
             }
         });
+        if fire {
+            self.last = Some(now);
+            self.writing = writing;
+        }
         if let Err(e) = res {
             self.message = Some(format!("trigger file: reading inotify events failed: {e}"));
         }
@@ -112,10 +146,34 @@ impl TriggerFile {
         fire
     }
 
+    /// When the action in progress settles (`None`: settled). Forgets an action settled by `now`;
+    /// costs no system call.
+    pub fn pending(&mut self, now: Instant) -> Option<Instant> {
+        let at = self.last?
+            + if self.writing {
+                self.quiet.max(WRITER_MAX)
+            } else {
+                self.quiet
+            };
+        if at <= now {
+            self.last = None;
+            self.writing = false;
+            return None;
+        }
+        Some(at)
+    }
+
     /// A problem to report once (e.g. the watched directory vanished), for the caller to print.
     pub fn take_message(&mut self) -> Option<String> {
         self.message.take()
     }
+}
+
+/// A regular file just created with one link is (almost always) open for writing: `open(O_CREAT)`
+/// by a shell redirection, `touch` or an extract, closed later (`IN_CLOSE_WRITE`). Hard links,
+/// symlinks and special files are complete when they appear.
+fn created_for_writing(path: &Path) -> bool {
+    std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_file() && m.nlink() == 1)
 }
 
 #[cfg(test)]

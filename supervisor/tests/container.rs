@@ -1,6 +1,7 @@
 //! Inside a real runc container (podman): a FROM scratch image holding only the static
 //! respawn and busybox. Exit codes propagate and `podman stop` (SIGTERM to PID 1) reaches the
-//! child; a child ignoring it is SIGKILLed after the stop timeout.
+//! child; a child ignoring it is SIGKILLed after the stop timeout. One `podman cp` of the
+//! trigger file into the running container is exactly one restart.
 
 mod common;
 use common::*;
@@ -19,10 +20,16 @@ fn podman(args: &[&str], secs: u64) -> std::process::Output {
 }
 
 fn build_image(test: &str) -> Image {
+    build_image_with(test, "")
+}
+
+/// Like [`build_image`], with `extra` appended to the Containerfile (files from a minimal root).
+fn build_image_with(test: &str, extra: &str) -> Image {
     let root = minimal_root();
+    std::fs::create_dir(root.path().join("tmp")).unwrap();
     std::fs::write(
         root.path().join("Containerfile"),
-        "FROM scratch\nCOPY respawn busybox /\n",
+        format!("FROM scratch\nCOPY respawn busybox /\n{extra}"),
     )
     .unwrap();
     let tag = format!("localhost/respawn-supervisor-test-{test}:{}", std::process::id());
@@ -149,5 +156,62 @@ fn restart_and_status_in_a_read_only_container() {
     assert!(
         logs.contains(&format!("started {pid}")),
         "new generation not in the logs:\n{logs}"
+    );
+}
+
+/// `started PID` lines in the container's output.
+fn starts(name: &str) -> usize {
+    let logs = podman(&["logs", name], 60);
+    String::from_utf8_lossy(&logs.stdout)
+        .lines()
+        .filter(|l| l.starts_with("started "))
+        .count()
+}
+
+/// Waits up to 10 s for `n` starts, then 400 ms more for any extra one; returns the count.
+fn wait_starts(name: &str, n: usize) -> usize {
+    for _ in 0..100 {
+        if starts(name) >= n {
+            break;
+        }
+        settle(100);
+    }
+    settle(400);
+    starts(name)
+}
+
+#[test]
+fn podman_cp_of_the_trigger_file_restarts_once() {
+    // `podman cp` extracts a tar stream in the container: unlink, create, write, close, chown,
+    // chmod twice, utimes — six events on /tmp/.restart-proc for one copy.
+    let img = build_image_with("cp", "COPY tmp /tmp\n");
+    let name = format!("respawn-test-cp-{}", std::process::id());
+    let script = "echo started $$; while :; do /busybox sleep 0.05; done";
+    let args = [
+        "run", "-d", "--name", &name, &img.0, "/respawn", "--", "/busybox", "sh", "-c", script,
+    ];
+    let out = podman(&args, 60);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let src = tempdir();
+    let file = p(src.path(), "restart-proc");
+    std::fs::write(&file, "now\n").unwrap();
+    let mut counts = vec![wait_starts(&name, 1)];
+    let dest = format!("{name}:/tmp/.restart-proc");
+    for i in 0..5 {
+        let out = podman(&["cp", &file, &dest], 60);
+        if code(&out) != 0 {
+            let _ = podman(&["rm", "-f", "-t", "0", &name], 60);
+            panic!("podman cp failed: {}", stderr(&out));
+        }
+        counts.push(wait_starts(&name, i + 2));
+    }
+    let logs = podman(&["logs", &name], 60);
+    let _ = podman(&["rm", "-f", "-t", "0", &name], 60);
+    assert_eq!(
+        counts,
+        vec![1, 2, 3, 4, 5, 6],
+        "generations after each copy; logs:\n{}{}",
+        String::from_utf8_lossy(&logs.stdout),
+        String::from_utf8_lossy(&logs.stderr)
     );
 }

@@ -204,7 +204,8 @@ impl Supervisor {
         }
     }
 
-    /// Deadlines: the watcher's debounce, a delayed start, the stop grace and the re-kill.
+    /// Deadlines: the watcher's debounce, a delayed start (held back while the trigger file
+    /// settles), the stop grace and the re-kill.
     pub(super) fn on_timer(&mut self, now: Instant) {
         if self
             .watcher
@@ -213,11 +214,12 @@ impl Supervisor {
         {
             self.restart("file change");
         }
+        let start_due = matches!(self.state, State::Starting { at: Some(t), hook: None } if t <= now);
+        // One copy of the trigger file is several events: all of them precede the start.
+        if start_due && self.trigger_settled(now) {
+            return self.begin_start();
+        }
         match &mut self.state {
-            State::Starting {
-                at: Some(t),
-                hook: None,
-            } if *t <= now => self.begin_start(),
             State::Stopping { deadline, killed, .. } if *deadline <= now => {
                 if !*killed {
                     crate::warn(&format!(

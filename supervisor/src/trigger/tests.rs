@@ -16,7 +16,7 @@ fn fired(t: &mut TriggerFile, within: Duration) -> bool {
         };
         // SAFETY: one valid pollfd for the duration of the call.
         let n = unsafe { libc::poll(&mut pfd, 1, left.as_millis() as i32) };
-        if n > 0 && t.handle_readable() {
+        if n > 0 && t.handle_readable(Instant::now()) {
             return true;
         }
         if Instant::now() >= deadline {
@@ -26,6 +26,8 @@ fn fired(t: &mut TriggerFile, within: Duration) -> bool {
 }
 
 const YES: Duration = Duration::from_secs(5);
+/// The quiet period used here (the supervisor passes `--debounce`).
+const Q: Duration = Duration::from_millis(15);
 const NO: Duration = Duration::from_millis(200);
 
 fn run(cmd: &str, args: &[&Path]) {
@@ -42,7 +44,7 @@ fn setup(existing: bool) -> (tempfile::TempDir, PathBuf, TriggerFile) {
     if existing {
         std::fs::write(&path, "0").unwrap();
     }
-    let t = TriggerFile::new(&path).unwrap();
+    let t = TriggerFile::new(&path, Q).unwrap();
     (dir, path, t)
 }
 
@@ -118,7 +120,7 @@ fn real_tmp_directory_with_unrelated_traffic() {
     let path = PathBuf::from(format!("/tmp/.restart-proc-s2-test-{}", std::process::id()));
     let noise = PathBuf::from(format!("/tmp/.restart-noise-s2-test-{}", std::process::id()));
     let _ = std::fs::remove_file(&path);
-    let mut t = TriggerFile::new(&path).unwrap();
+    let mut t = TriggerFile::new(&path, Q).unwrap();
     std::fs::write(&noise, "x").unwrap();
     assert!(!fired(&mut t, NO), "another /tmp file fired");
     std::fs::write(&path, "go").unwrap();
@@ -129,24 +131,24 @@ fn real_tmp_directory_with_unrelated_traffic() {
 
 #[test]
 fn relative_path_watches_the_current_directory() {
-    let t = TriggerFile::new(Path::new("relative-trigger-name")).unwrap();
+    let t = TriggerFile::new(Path::new("relative-trigger-name"), Q).unwrap();
     assert_eq!(t.dir, PathBuf::from("."));
 }
 
 #[test]
 fn bad_paths_are_clear_errors() {
-    let e = TriggerFile::new(Path::new("/nonexistent-dir-s2/.restart-proc")).unwrap_err();
+    let e = TriggerFile::new(Path::new("/nonexistent-dir-s2/.restart-proc"), Q).unwrap_err();
     assert!(
         e.to_string()
             .contains("cannot watch directory /nonexistent-dir-s2"),
         "{e}"
     );
-    let e = TriggerFile::new(Path::new("/")).unwrap_err();
+    let e = TriggerFile::new(Path::new("/"), Q).unwrap_err();
     assert!(e.to_string().contains("not a file path"), "{e}");
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("plain");
     std::fs::write(&file, "").unwrap();
-    let e = TriggerFile::new(&file.join("x")).unwrap_err();
+    let e = TriggerFile::new(&file.join("x"), Q).unwrap_err();
     assert!(e.message.contains("cannot watch directory"), "{e}");
 }
 
@@ -155,9 +157,83 @@ fn removed_directory_is_reported() {
     let dir = tempfile::tempdir().unwrap();
     let sub = dir.path().join("sub");
     std::fs::create_dir(&sub).unwrap();
-    let mut t = TriggerFile::new(&sub.join("trig")).unwrap();
+    let mut t = TriggerFile::new(&sub.join("trig"), Q).unwrap();
     std::fs::remove_dir(&sub).unwrap();
     let _ = fired(&mut t, NO);
     let m = t.take_message().expect("a message about the vanished directory");
     assert!(m.contains("is gone"), "{m}");
+}
+
+/// Fires on the next event and returns the instant it was handled.
+fn fire_at(t: &mut TriggerFile) -> Instant {
+    assert!(fired(t, YES), "no event");
+    Instant::now()
+}
+
+#[test]
+fn an_action_settles_after_the_quiet_period() {
+    let (_d, path, mut t) = setup(true);
+    let before = Instant::now();
+    assert_eq!(t.pending(before), None, "settled before any event");
+    std::fs::write(&path, "1").unwrap();
+    let at = fire_at(&mut t);
+    let until = t.pending(at).expect("settling right after the event");
+    assert!(until > at && until <= at + Q, "{:?}", until - at);
+    assert_eq!(t.pending(until), None, "still settling after the quiet period");
+    assert_eq!(t.pending(until), None);
+}
+
+#[test]
+fn a_created_file_holds_until_closed() {
+    use std::io::Write;
+    // An extract creates the file, streams its content (maybe slowly), closes it, then sets
+    // owner, mode and times: settling lasts until the close, then the quiet period.
+    let (_d, path, mut t) = setup(false);
+    let mut f = std::fs::File::create(&path).unwrap();
+    let at = fire_at(&mut t);
+    assert!(
+        t.pending(at + Q * 4).is_some(),
+        "an open new file settled after the quiet period"
+    );
+    assert!(
+        t.pending(at + WRITER_MAX).is_none(),
+        "held longer than WRITER_MAX"
+    );
+    // The previous query forgot the action; the close is a new event, the hold ends with it.
+    f.write_all(b"x").unwrap();
+    drop(f);
+    let at = fire_at(&mut t);
+    let until = t.pending(at).expect("settling after the close");
+    assert!(until <= at + Q, "{:?}", until - at);
+}
+
+#[test]
+fn close_then_metadata_is_one_action() {
+    use std::io::Write;
+    use std::os::unix::fs::PermissionsExt;
+    let (_d, path, mut t) = setup(false);
+    let mut f = std::fs::File::create(&path).unwrap();
+    f.write_all(b"x").unwrap();
+    drop(f);
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let at = fire_at(&mut t);
+    // Everything was queued together: one firing, closed, settling for the quiet period only.
+    let until = t.pending(at).expect("settling");
+    assert!(until <= at + Q, "{:?}", until - at);
+    assert!(!fired(&mut t, NO), "one action fired twice");
+}
+
+#[test]
+fn links_do_not_hold() {
+    // A symlink or hard link is complete when it appears; nothing will close it.
+    let (d, path, mut t) = setup(false);
+    std::os::unix::fs::symlink(d.path().join("elsewhere"), &path).unwrap();
+    let at = fire_at(&mut t);
+    assert!(t.pending(at + Q).is_none(), "a symlink held the start back");
+    std::fs::remove_file(&path).unwrap();
+    let other = d.path().join("other");
+    std::fs::write(&other, "x").unwrap();
+    std::fs::hard_link(&other, &path).unwrap();
+    let at = fire_at(&mut t);
+    assert!(t.pending(at + Q).is_none(), "a hard link held the start back");
 }

@@ -79,7 +79,7 @@ fn inner() {
         m.contains("inotify_init1") && m.contains("falling back to polling"),
         "{m}"
     );
-    let e = crate::trigger::TriggerFile::new(&d.path().join(".restart-proc")).unwrap_err();
+    let e = crate::trigger::TriggerFile::new(&d.path().join(".restart-proc"), DEFAULT_DEBOUNCE).unwrap_err();
     assert!(e.to_string().contains("inotify unavailable"), "{e}");
     println!("inotify-limits: ok");
 }

@@ -294,3 +294,29 @@ async fn shutdown_drains_in_flight_requests() {
         "no longer listening"
     );
 }
+
+#[tokio::test]
+async fn tls12_clients_are_served_with_the_ip_san() {
+    let dir = tempfile::tempdir().unwrap();
+    let running = start(images(), &tls_opts(dir.path(), None, None));
+    let ca = std::fs::read_to_string(dir.path().join("ca.pem")).unwrap();
+    let mut roots = rustls::RootCertStore::empty();
+    roots
+        .add(rustls_pemfile::certs(&mut ca.as_bytes()).next().unwrap().unwrap())
+        .unwrap();
+    let cfg = rustls::ClientConfig::builder_with_provider(respawn_webhook::tls::provider())
+        .with_protocol_versions(&[&rustls::version::TLS12])
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    let tcp = tokio::net::TcpStream::connect(running.admission).await.unwrap();
+    let tls = TlsConnector::from(Arc::new(cfg))
+        .connect(ServerName::try_from("127.0.0.1").unwrap(), tcp)
+        .await
+        .expect("TLS 1.2 handshake, certificate valid for 127.0.0.1");
+    assert_eq!(
+        tls.get_ref().1.protocol_version(),
+        Some(rustls::ProtocolVersion::TLSv1_2)
+    );
+    running.shutdown(Duration::from_secs(5)).await.unwrap();
+}

@@ -320,3 +320,42 @@ async fn tls12_clients_are_served_with_the_ip_san() {
     );
     running.shutdown(Duration::from_secs(5)).await.unwrap();
 }
+
+/// kube-apiserver (Go) negotiates HTTP/2 by ALPN; the admission port must speak it.
+#[tokio::test]
+async fn http2_round_trip_like_the_apiserver() {
+    let dir = tempfile::tempdir().unwrap();
+    let running = start(images(), &tls_opts(dir.path(), None, None));
+    let ca = std::fs::read_to_string(dir.path().join("ca.pem")).unwrap();
+    let mut roots = rustls::RootCertStore::empty();
+    roots
+        .add(rustls_pemfile::certs(&mut ca.as_bytes()).next().unwrap().unwrap())
+        .unwrap();
+    let mut cfg = rustls::ClientConfig::builder_with_provider(respawn_webhook::tls::provider())
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    cfg.alpn_protocols = vec![b"h2".to_vec()];
+    let tcp = tokio::net::TcpStream::connect(running.admission).await.unwrap();
+    let tls = TlsConnector::from(Arc::new(cfg))
+        .connect(ServerName::try_from("localhost").unwrap(), tcp)
+        .await
+        .unwrap();
+    assert_eq!(tls.get_ref().1.alpn_protocol(), Some(&b"h2"[..]));
+    let (mut sender, conn) =
+        hyper::client::conn::http2::handshake(hyper_util::rt::TokioExecutor::new(), TokioIo::new(tls))
+            .await
+            .unwrap();
+    tokio::spawn(conn);
+    let req = http::Request::post("https://localhost/mutate?timeout=10s")
+        .header("content-type", "application/json")
+        .body(Full::new(Bytes::from(fixture("replicaset-pod.json"))))
+        .unwrap();
+    let resp = sender.send_request(req).await.unwrap();
+    assert_eq!(resp.status(), 200);
+    let body = resp.into_body().collect().await.unwrap().to_bytes();
+    let review: Value = serde_json::from_slice(&body).unwrap();
+    assert!(review["response"]["patch"].is_string(), "{review}");
+    running.shutdown(Duration::from_secs(5)).await.unwrap();
+}

@@ -1,9 +1,15 @@
 //! The objects the webhook adds to a pod: the shared `emptyDir` volume, the `respawn-install`
-//! init container (Pod Security "restricted"), the read-only mount, and free names for both.
+//! init container (Pod Security "restricted"), free names for both, and the per-container
+//! changes (command, args, mount, env) with the original-argv entry.
 
 use std::collections::HashSet;
 
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
+
+use crate::argv::Source;
+use crate::image::ImageConfig;
+use crate::patch::PatchBuilder;
+use crate::podview::{Container, Pod};
 
 /// Where wrapped containers see the volume; the supervisor is `/respawn/respawn`.
 pub const MOUNT_PATH: &str = "/respawn";
@@ -65,6 +71,87 @@ pub fn init_container(name: &str, volume: &str, image: &str, pull_policy: &str) 
         },
         "terminationMessagePolicy": "FallbackToLogsOnError",
     })
+}
+
+/// Free names for the volume and the init container.
+pub(crate) struct Names {
+    /// Volume name.
+    pub(crate) volume: String,
+    /// Init container name.
+    pub(crate) init: String,
+}
+
+impl Names {
+    /// Picks names no existing volume/container uses.
+    pub(crate) fn pick(pod: &Pod) -> Names {
+        let spec = pod.spec.as_ref().expect("planned pods have a spec");
+        let volumes: HashSet<&str> = spec.volumes.iter().flatten().map(|v| v.name.as_str()).collect();
+        let containers: HashSet<&str> = spec
+            .containers
+            .iter()
+            .chain(spec.init_containers.iter().flatten())
+            .map(|c| c.name.as_str())
+            .chain(
+                spec.ephemeral_containers
+                    .iter()
+                    .flatten()
+                    .map(|c| c.name.as_str()),
+            )
+            .collect();
+        Names {
+            volume: free_name(VOLUME_NAME, &volumes),
+            init: free_name(INIT_NAME, &containers),
+        }
+    }
+}
+
+/// command, args, mount and `RESPAWN_*` env of one wrapped container.
+pub(crate) fn wrap_container(
+    b: &mut PatchBuilder,
+    i: usize,
+    c: &Container,
+    argv: Vec<String>,
+    volume: &str,
+    env: &[(String, String)],
+    warnings: &mut Vec<String>,
+) {
+    let idx = i.to_string();
+    let base = ["spec", "containers", idx.as_str()];
+    let at = |field: &'static str| [base[0], base[1], base[2], field];
+    b.add(&at("command"), json!([SUPERVISOR_PATH]));
+    let mut args = Vec::with_capacity(argv.len() + 1);
+    args.push("--".to_string());
+    args.extend(argv);
+    b.add(&at("args"), json!(args));
+    b.append(&at("volumeMounts"), c.volume_mounts.is_some(), mount(volume));
+    let mut env_present = c.env.is_some();
+    for (name, value) in env {
+        if c.env.iter().flatten().any(|e| &e.name == name) {
+            warnings.push(format!(
+                "respawn: container {:?} already sets {name}; annotation value not applied",
+                c.name
+            ));
+            continue;
+        }
+        b.append(&at("env"), env_present, json!({"name": name, "value": value}));
+        env_present = true;
+    }
+}
+
+/// The original-argv annotation entry of one container.
+pub(crate) fn original_entry(c: &Container, source: Source, image: Option<&ImageConfig>) -> Value {
+    let mut m = Map::new();
+    m.insert("command".into(), json!(c.command));
+    m.insert("args".into(), json!(c.args));
+    m.insert("source".into(), json!(source));
+    if let Some(img) = image {
+        m.insert("entrypoint".into(), json!(img.entrypoint));
+        m.insert("cmd".into(), json!(img.cmd));
+        if let Some(d) = &img.digest {
+            m.insert("digest".into(), json!(d));
+        }
+    }
+    Value::Object(m)
 }
 
 #[cfg(test)]

@@ -2,12 +2,12 @@
 //! [`plan`] decides whether and what to wrap and which images must be looked up; [`apply`]
 //! turns the plan plus the lookup results into a JSON patch, warnings, or a denial.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 
 use crate::podview::{Container, Pod};
 use serde_json::{Map, Value, json};
 
-use crate::argv::{self, Source};
+use crate::argv;
 use crate::config::{FailurePolicy, Injection};
 use crate::image::{ImageConfig, LookupError, Platform};
 use crate::inject;
@@ -294,7 +294,7 @@ pub fn apply(pod: &Pod, plan: &WrapPlan, resolved: &Resolved, cfg: &Injection) -
         }
     }
     let mut b = PatchBuilder::default();
-    let names = Names::pick(pod);
+    let names = inject::Names::pick(pod);
     let volumes_present = spec.volumes.is_some();
     b.append(
         &["spec", "volumes"],
@@ -317,7 +317,7 @@ pub fn apply(pod: &Pod, plan: &WrapPlan, resolved: &Resolved, cfg: &Injection) -
     let mut wrapped = Vec::new();
     for (i, argv, source, image) in argvs {
         let c = &spec.containers[i];
-        wrap_container(
+        inject::wrap_container(
             &mut b,
             i,
             c,
@@ -326,7 +326,7 @@ pub fn apply(pod: &Pod, plan: &WrapPlan, resolved: &Resolved, cfg: &Injection) -
             &plan.settings.env,
             &mut warnings,
         );
-        original.insert(c.name.clone(), original_entry(c, source, image));
+        original.insert(c.name.clone(), inject::original_entry(c, source, image));
         wrapped.push(c.name.clone());
     }
     let annotations_present = pod.metadata.annotations.is_some();
@@ -361,86 +361,4 @@ fn lookup_failed(
             }
         }
     }
-}
-
-/// Free names for the volume and the init container.
-struct Names {
-    volume: String,
-    init: String,
-}
-
-impl Names {
-    fn pick(pod: &Pod) -> Names {
-        let spec = pod.spec.as_ref().expect("planned pods have a spec");
-        let volumes: HashSet<&str> = spec.volumes.iter().flatten().map(|v| v.name.as_str()).collect();
-        let containers: HashSet<&str> = spec
-            .containers
-            .iter()
-            .chain(spec.init_containers.iter().flatten())
-            .map(|c| c.name.as_str())
-            .chain(
-                spec.ephemeral_containers
-                    .iter()
-                    .flatten()
-                    .map(|c| c.name.as_str()),
-            )
-            .collect();
-        Names {
-            volume: inject::free_name(inject::VOLUME_NAME, &volumes),
-            init: inject::free_name(inject::INIT_NAME, &containers),
-        }
-    }
-}
-
-/// command, args, mount and `RESPAWN_*` env of one wrapped container.
-fn wrap_container(
-    b: &mut PatchBuilder,
-    i: usize,
-    c: &Container,
-    argv: Vec<String>,
-    volume: &str,
-    env: &[(String, String)],
-    warnings: &mut Vec<String>,
-) {
-    let idx = i.to_string();
-    let base = ["spec", "containers", idx.as_str()];
-    let at = |field: &'static str| [base[0], base[1], base[2], field];
-    b.add(&at("command"), json!([inject::SUPERVISOR_PATH]));
-    let mut args = Vec::with_capacity(argv.len() + 1);
-    args.push("--".to_string());
-    args.extend(argv);
-    b.add(&at("args"), json!(args));
-    b.append(
-        &at("volumeMounts"),
-        c.volume_mounts.is_some(),
-        inject::mount(volume),
-    );
-    let mut env_present = c.env.is_some();
-    for (name, value) in env {
-        if c.env.iter().flatten().any(|e| &e.name == name) {
-            warnings.push(format!(
-                "respawn: container {:?} already sets {name}; annotation value not applied",
-                c.name
-            ));
-            continue;
-        }
-        b.append(&at("env"), env_present, json!({"name": name, "value": value}));
-        env_present = true;
-    }
-}
-
-/// The original-argv annotation entry of one container.
-fn original_entry(c: &Container, source: Source, image: Option<&ImageConfig>) -> Value {
-    let mut m = Map::new();
-    m.insert("command".into(), json!(c.command));
-    m.insert("args".into(), json!(c.args));
-    m.insert("source".into(), json!(source));
-    if let Some(img) = image {
-        m.insert("entrypoint".into(), json!(img.entrypoint));
-        m.insert("cmd".into(), json!(img.cmd));
-        if let Some(d) = &img.digest {
-            m.insert("digest".into(), json!(d));
-        }
-    }
-    Value::Object(m)
 }

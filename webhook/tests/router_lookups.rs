@@ -1,0 +1,107 @@
+//! Router `oneshot` tests of image lookups: failure policies (global and per pod), parallel
+//! lookups, and the budget capped by the apiserver's timeout.
+
+mod common;
+
+use std::sync::Arc;
+
+use common::*;
+use http::StatusCode;
+use respawn_webhook::{config::FailurePolicy, config::Injection, static_provider::StaticProvider};
+use serde_json::json;
+
+#[tokio::test]
+async fn lookup_failure_allow_admits_unchanged_with_a_warning() {
+    let st = state(Arc::new(images()));
+    let resp = review(st.clone(), fixture("unknown-image.json")).await;
+    assert_eq!(resp["allowed"], true);
+    assert!(resp.get("patch").is_none());
+    let w = strings(&resp["warnings"]).join("\n");
+    assert!(
+        w.contains("\"web\"") && w.contains("registry.local/missing:1") && w.contains("not found"),
+        "{w}"
+    );
+    let m = st.metrics.render();
+    assert!(
+        m.contains("respawn_webhook_image_lookups_total{outcome=\"not_found\"} 1"),
+        "{m}"
+    );
+    assert!(
+        m.contains("respawn_webhook_pods_skipped_total{reason=\"lookup_failed\"} 1"),
+        "{m}"
+    );
+}
+
+#[tokio::test]
+async fn lookup_failure_deny_names_container_image_and_cause() {
+    let mut inj = Injection::for_tests(SUPERVISOR);
+    inj.on_lookup_failure = FailurePolicy::Deny;
+    let st = state_with(Arc::new(images()), inj);
+    let resp = review(st.clone(), fixture("unknown-image.json")).await;
+    assert_eq!(resp["allowed"], false);
+    assert_eq!(resp["status"]["code"], 403);
+    let msg = resp["status"]["message"].as_str().unwrap();
+    assert!(
+        msg.contains("\"web\"") && msg.contains("registry.local/missing:1") && msg.contains("not found"),
+        "{msg}"
+    );
+    assert!(
+        st.metrics
+            .render()
+            .contains("respawn_webhook_pods_denied_total 1")
+    );
+}
+
+#[tokio::test]
+async fn per_pod_annotation_overrides_the_policy() {
+    let mut input = fixture_json("unknown-image.json");
+    input["request"]["object"]["metadata"]["annotations"] = json!({"respawn.dev/on-lookup-failure": "deny"});
+    let resp = review(state(Arc::new(images())), serde_json::to_vec(&input).unwrap()).await;
+    assert_eq!(resp["allowed"], false);
+}
+
+/// Answers only once `n` lookups are in flight at the same time: sequential lookups would
+/// never get there and run into the budget.
+struct Rendezvous {
+    barrier: tokio::sync::Barrier,
+    inner: StaticProvider,
+}
+
+#[async_trait::async_trait]
+impl respawn_webhook::image::ImageConfigProvider for Rendezvous {
+    async fn image_config(
+        &self,
+        req: &respawn_webhook::image::LookupRequest,
+    ) -> Result<respawn_webhook::image::ImageConfig, respawn_webhook::image::LookupError> {
+        self.barrier.wait().await;
+        self.inner.image_config(req).await
+    }
+}
+
+#[tokio::test]
+async fn lookups_of_a_pod_run_in_parallel() {
+    let mut input = fixture_json("multi-container.json");
+    input["request"]["object"]["spec"]["containers"][1]["image"] = json!("registry.local/web:1.0");
+    let provider = Arc::new(Rendezvous {
+        barrier: tokio::sync::Barrier::new(2),
+        inner: images(),
+    });
+    let resp = review(state(provider), serde_json::to_vec(&input).unwrap()).await;
+    assert!(resp["patch"].is_string(), "both lookups answered: {resp}");
+}
+
+#[tokio::test]
+async fn lookup_budget_is_capped_by_the_apiserver_timeout() {
+    let st = state(Arc::new(images().with_delay(std::time::Duration::from_secs(60))));
+    let (status, json) = call(
+        router(st),
+        "POST",
+        "/mutate?timeout=1s",
+        fixture("replicaset-pod.json"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let w = strings(&json["response"]["warnings"]).join("\n");
+    assert!(w.contains("did not finish within 750 ms"), "{w}");
+    assert!(json["response"].get("patch").is_none());
+}

@@ -3,8 +3,8 @@
 
 use std::{sync::Arc, time::Duration, time::Instant};
 
-use axum::{Json, body::Bytes, extract::RawQuery, extract::State};
 use crate::podview::Pod;
+use axum::{Json, body::Bytes, extract::RawQuery, extract::State};
 use kube::core::{
     DynamicObject, GroupVersionKind,
     admission::{AdmissionRequest, AdmissionReview, Operation},

@@ -2,8 +2,8 @@
 
 use std::time::{Duration, Instant};
 
-use futures::future::join_all;
 use crate::podview::Pod;
+use futures::future::join_all;
 
 use crate::image::{ImageConfigProvider, LookupError, LookupRequest, Platform};
 use crate::mutate::Resolved;

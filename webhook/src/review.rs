@@ -6,8 +6,8 @@
 //! because kube-core 5's `AdmissionResponse` serializes `patch` as a JSON array of numbers
 //! (kube-rs#1781), while the apiserver's `[]byte` field expects a base64 string.
 
-use base64::Engine;
 use crate::podview::Pod;
+use base64::Engine;
 use kube::core::{GroupVersionKind, admission::Operation};
 use serde::{Deserialize, Serialize};
 

@@ -10,14 +10,20 @@
 //! the file for writing or sets both times.
 //!
 //! One action is one restart. A `touch` gives two events, and a copy (`podman cp`, `kubectl cp`,
-//! any tar extract) up to six spread over milliseconds: create, close, then chown, chmod and
-//! utimes. The first event fires at once (the old generation starts stopping), and the file is
-//! *settling* until it has had no event for the quiet period (the `--debounce`) and a file the
-//! action created is closed again ([`TriggerFile::pending`]). The supervisor starts the next
-//! generation only once the file has settled, so every event of the action arrives while the
-//! restart is under way and coalesces into it; the first event after the new start is a new
-//! request. A file created and never closed (a hard link, say) stops holding the start back after
-//! [`WRITER_MAX`].
+//! any tar extract) up to six spread over milliseconds: (unlink,) create, close, then chown, chmod
+//! and utimes — busybox tar even reads /etc/passwd and /etc/group between the close and the
+//! chown. The first event fires at once (the old generation starts stopping), and the file is
+//! *settling* ([`TriggerFile::pending`]) until
+//! - an in-place write is closed: the file existed and the action's last event is
+//!   `IN_CLOSE_WRITE` (`date > FILE`, GNU `touch`, `cp` onto it) — nothing else follows;
+//! - otherwise (the action created the file or renamed it into place — every extractor and
+//!   copier does —, or only changed its metadata), the file has had no event for the quiet period
+//!   (the `--debounce`, 15 ms) and a file it created is closed again; a file created and never
+//!   closed (a hard link, say) stops holding back after [`WRITER_MAX`].
+//!
+//! The supervisor starts the next generation only once the file has settled, so every event of
+//! the action arrives while the restart is under way and coalesces into it; the first event
+//! after the new start is a new request.
 
 use std::ffi::OsString;
 use std::fmt;
@@ -62,8 +68,35 @@ pub struct TriggerFile {
     quiet: Duration,
     /// The last event of the action in progress (`None`: settled).
     last: Option<Instant>,
-    /// The action created the file as a regular file and has not closed it yet.
+    action: Action,
+}
+
+/// What the events of the action in progress tell.
+#[derive(Clone, Copy, Debug, Default)]
+struct Action {
+    /// It created the file or moved it into place: owner, mode and times may still follow.
+    created: bool,
+    /// A regular file it created is still open for writing.
     writing: bool,
+    /// Its last event closed a file it did not create: an in-place write, complete.
+    done: bool,
+}
+
+impl Action {
+    /// Folds one event on the trigger file (`created_for_writing` asked only on `IN_CREATE`).
+    fn on_event(&mut self, mask: u32, created_for_writing: impl FnOnce() -> bool) {
+        self.done = false;
+        if mask & libc::IN_CREATE != 0 {
+            self.created = true;
+            self.writing = created_for_writing();
+        } else if mask & libc::IN_MOVED_TO != 0 {
+            self.created = true;
+            self.writing = false;
+        } else if mask & libc::IN_CLOSE_WRITE != 0 {
+            self.writing = false;
+            self.done = !self.created;
+        }
+    }
 }
 
 impl TriggerFile {
@@ -94,7 +127,7 @@ impl TriggerFile {
             message: None,
             quiet,
             last: None,
-            writing: false,
+            action: Action::default(),
         })
     }
 
@@ -108,25 +141,26 @@ impl TriggerFile {
     pub fn handle_readable(&mut self, now: Instant) -> bool {
         let mut fire = false;
         let mut lost_dir = false;
-        let mut writing = self.writing;
+        let mut action = if self.last.is_some() {
+            self.action
+        } else {
+            Action::default()
+        };
         let (wd, name, dir) = (self.wd, &self.name, &self.dir);
         let res = self.inotify.drain(|ev| {
             if ev.mask & libc::IN_Q_OVERFLOW != 0 {
                 fire = true;
+                action.done = false;
             } else if ev.wd == wd && ev.mask & libc::IN_IGNORED != 0 {
                 lost_dir = true;
             } else if ev.wd == wd && ev.mask & MASK != 0 && ev.name == name.as_os_str() {
                 fire = true;
-                if ev.mask & libc::IN_CREATE != 0 {
-                    writing = created_for_writing(&dir.join(name));
-                } else if ev.mask & (libc::IN_CLOSE_WRITE | libc::IN_MOVED_TO) != 0 {
-                    writing = false;
-                }
+                action.on_event(ev.mask, || created_for_writing(&dir.join(name)));
             }
         });
         if fire {
             self.last = Some(now);
-            self.writing = writing;
+            self.action = action;
         }
         if let Err(e) = res {
             self.message = Some(format!("trigger file: reading inotify events failed: {e}"));
@@ -149,15 +183,14 @@ impl TriggerFile {
     /// When the action in progress settles (`None`: settled). Forgets an action settled by `now`;
     /// costs no system call.
     pub fn pending(&mut self, now: Instant) -> Option<Instant> {
-        let at = self.last?
-            + if self.writing {
-                self.quiet.max(WRITER_MAX)
-            } else {
-                self.quiet
-            };
+        let last = self.last?;
+        let at = match self.action {
+            Action { done: true, .. } => last,
+            Action { writing: true, .. } => last + self.quiet.max(WRITER_MAX),
+            _ => last + self.quiet,
+        };
         if at <= now {
             self.last = None;
-            self.writing = false;
             return None;
         }
         Some(at)

@@ -212,40 +212,40 @@ fn touch_right_after_the_new_generation_restarts_again() {
 }
 
 #[test]
-fn gnu_tar_extract_into_tmp_restarts_once_per_extract() {
-    // `kubectl cp FILE POD:/tmp/.restart-proc` runs `tar -xmf - -C /tmp` in the container;
-    // plain `tar -xf` also restores the mtime.
+fn tar_extract_into_tmp_restarts_once_per_extract() {
+    // `kubectl cp FILE POD:/tmp/.restart-proc` runs `tar -xmf - -C /tmp` in the container: GNU
+    // tar (unlink, create, write, utimes, chown, chmod, close) or, in Alpine-style images,
+    // busybox tar (unlink, create, write, close, read /etc/passwd and /etc/group, chown, chmod,
+    // utimes). Plain `-xf` also restores the mtime.
     let src = tempdir();
     std::fs::write(src.path().join(".restart-proc"), "now\n").unwrap();
     let archive = p(src.path(), "trigger.tar");
+    let dir = src.path().to_str().unwrap();
     let st = Command::new("tar")
-        .args([
-            "-cf",
-            &archive,
-            "-C",
-            src.path().to_str().unwrap(),
-            ".restart-proc",
-        ])
+        .args(["-cf", &archive, "-C", dir, ".restart-proc"])
         .status()
         .unwrap();
     assert!(st.success(), "tar -cf failed");
+    let busybox = busybox();
+    let busybox = busybox.to_str().unwrap();
     let mut sup = Sup::start();
-    for (i, flags) in ["-xf", "-xf", "-xmf", "-xmf"].into_iter().enumerate() {
-        let out = run(
-            Command::new("nsenter").args([
-                "-t",
-                &sup.pid.to_string(),
-                "-m",
-                "tar",
-                flags,
-                &archive,
-                "-C",
-                "/tmp",
-            ]),
-            20,
-        );
-        assert_eq!(code(&out), 0, "tar {flags}: {}", stderr(&out));
-        sup.expect_exactly(i + 2, &format!("tar {flags} (extract {})", i + 1));
+    let tars: [&[&str]; 6] = [
+        &["tar", "-xf"],
+        &["tar", "-xf"],
+        &["tar", "-xmf"],
+        &[busybox, "tar", "-xf"],
+        &[busybox, "tar", "-xf"],
+        &[busybox, "tar", "-xmf"],
+    ];
+    for (i, tar) in tars.into_iter().enumerate() {
+        let pid = sup.pid.to_string();
+        let mut cmd = Command::new("nsenter");
+        cmd.args(["-t", &pid, "-m"])
+            .args(tar)
+            .args([&archive, "-C", "/tmp"]);
+        let out = run(&mut cmd, 20);
+        assert_eq!(code(&out), 0, "{tar:?}: {}", stderr(&out));
+        sup.expect_exactly(i + 2, &format!("{tar:?} (extract {})", i + 1));
     }
     sup.stop();
 }

@@ -106,6 +106,8 @@ templates() {
   render opts --set webhook.onLookupFailure=deny --set 'webhook.insecureRegistries={reg.local:5000}' --set admission.failurePolicy=Fail --set imageRegistry=reg.local:5000
   expect "$work/opts.json" '.[] | select(.kind=="Deployment") | .spec.template.spec.containers[0] | (.args | index("--on-lookup-failure=deny") and index("--insecure-registry=reg.local:5000") and index("--supervisor-image=reg.local:5000/respawn-dev/respawn-supervisor:0.1.0")) and .image == "reg.local:5000/respawn-dev/respawn-webhook:0.1.0"' "values reach the webhook's flags and images"
   expect "$work/opts.json" '[.[] | select(.kind=="MutatingWebhookConfiguration") | .webhooks[].failurePolicy] == ["Fail", "Fail"]' "failurePolicy value"
+  render defs --set supervisor.defaults.on-exit=wait --set supervisor.defaults.stop-timeout=30s
+  expect "$work/defs.json" '.[] | select(.kind=="Deployment") | .spec.template.spec.containers[0].args | index("--default-setting=on-exit=wait") and index("--default-setting=stop-timeout=30s")' "supervisor.defaults reach --default-setting"
   # Bad values fail with a message naming the problem.
   local bad
   bad="$("$HELM" template hc "$CHART" --set tls.mode=bogus 2>&1 >/dev/null || true)"
@@ -114,6 +116,8 @@ templates() {
   grep -q 'tls.mode=provided needs' <<<"$bad" || fail "provided without certificates should fail clearly, got: $bad"
   bad="$("$HELM" template hc "$CHART" --set webhook.onLookupFailure=maybe 2>&1 >/dev/null || true)"
   grep -q 'onLookupFailure' <<<"$bad" || fail "onLookupFailure=maybe should fail clearly, got: $bad"
+  bad="$("$HELM" template hc "$CHART" --set supervisor.defaults.colour=blue 2>&1 >/dev/null || true)"
+  grep -q 'colour' <<<"$bad" || fail "supervisor.defaults.colour should fail clearly, got: $bad"
   pass "bad values fail with clear messages"
 }
 

@@ -106,6 +106,13 @@ pub struct Injection {
     )]
     pub exclude_namespaces: Vec<String>,
 
+    /// Cluster-wide default of a supervisor setting, `NAME=VALUE` with NAME a `respawn.dev/`
+    /// setting annotation without its prefix (`on-exit=wait`, `watch=/app`, `stop-timeout=30s`).
+    /// Pod annotations override it. Repeatable; the env variable holds one setting.
+    #[arg(long = "default-setting", env = "RESPAWN_WEBHOOK_DEFAULT_SETTING",
+          value_parser = crate::settings::parse_default)]
+    pub default_settings: Vec<(String, String)>,
+
     /// The webhook's own namespace (always excluded); set from the downward API.
     #[arg(long, env = "POD_NAMESPACE", hide = true)]
     pub own_namespace: Option<String>,
@@ -128,6 +135,7 @@ impl Injection {
             on_lookup_failure: FailurePolicy::Allow,
             default_platform: Platform::default(),
             exclude_namespaces: Vec::new(),
+            default_settings: Vec::new(),
             own_namespace: None,
         }
     }

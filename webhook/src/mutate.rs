@@ -151,7 +151,7 @@ pub fn plan(pod: &Pod, namespace: &str, cfg: &Injection) -> Plan {
             vec!["respawn: Windows pods are not supported; not injected".into()],
         );
     }
-    let pod_settings = settings::parse(meta.annotations.as_ref());
+    let pod_settings = settings::parse(meta.annotations.as_ref(), &cfg.default_settings);
     let mut warnings = pod_settings.warnings.clone();
     let containers = choose_containers(pod, &pod_settings, &mut warnings);
     if containers.is_empty() {

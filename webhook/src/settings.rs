@@ -83,20 +83,43 @@ pub struct PodSettings {
     pub warnings: Vec<String>,
 }
 
-/// Reads the `respawn.dev/*` annotations of a pod.
-pub fn parse(annotations: Option<&BTreeMap<String, String>>) -> PodSettings {
+/// Parses a cluster-wide default for a supervisor setting, `NAME=VALUE` where NAME is a setting
+/// annotation with or without its `respawn.dev/` prefix (`on-exit=wait`, `watch=/app`). Returns
+/// the `RESPAWN_*` variable and the checked value. Used for `--default-setting`.
+pub fn parse_default(s: &str) -> Result<(String, String), String> {
+    let (name, value) = s
+        .split_once('=')
+        .ok_or_else(|| format!("expected NAME=VALUE (e.g. on-exit=wait), got {s:?}"))?;
+    let name = name.trim();
+    let key = format!("{PREFIX}{}", name.strip_prefix(PREFIX).unwrap_or(name));
+    let (_, env, check) = SETTINGS.iter().find(|(k, _, _)| *k == key).ok_or_else(|| {
+        let known: Vec<&str> = SETTINGS.iter().map(|(k, _, _)| &k[PREFIX.len()..]).collect();
+        format!("unknown setting {name:?}; known: {}", known.join(", "))
+    })?;
+    let value = validate(value.trim(), *check).map_err(|why| format!("{name}={value:?}: {why}"))?;
+    Ok((env.to_string(), value))
+}
+
+/// Reads the `respawn.dev/*` annotations of a pod. A setting the pod does not set (or sets to
+/// a bad value) takes its cluster-wide default from `defaults` (`RESPAWN_*` name, value), if any.
+pub fn parse(annotations: Option<&BTreeMap<String, String>>, defaults: &[(String, String)]) -> PodSettings {
     let mut out = PodSettings::default();
-    let Some(annotations) = annotations else {
-        return out;
-    };
+    let empty = BTreeMap::new();
+    let annotations = annotations.unwrap_or(&empty);
     for (key, env, check) in SETTINGS {
-        if let Some(value) = annotations.get(*key) {
-            match validate(value.trim(), *check) {
-                Ok(v) => out.env.push((env.to_string(), v)),
-                Err(why) => out
-                    .warnings
-                    .push(format!("respawn: ignoring annotation {key}={value:?}: {why}")),
-            }
+        let from_pod = annotations
+            .get(*key)
+            .and_then(|value| match validate(value.trim(), *check) {
+                Ok(v) => Some(v),
+                Err(why) => {
+                    out.warnings
+                        .push(format!("respawn: ignoring annotation {key}={value:?}: {why}"));
+                    None
+                }
+            });
+        let default = || defaults.iter().find(|(e, _)| e == env).map(|(_, v)| v.clone());
+        if let Some(v) = from_pod.or_else(default) {
+            out.env.push((env.to_string(), v));
         }
     }
     if let Some(list) = annotations.get(CONTAINERS) {
@@ -226,7 +249,7 @@ mod tests {
             ("respawn.dev/debounce", "50ms"),
             ("respawn.dev/wait-for", "USR1"),
         ]);
-        let s = parse(Some(&a));
+        let s = parse(Some(&a), &[]);
         assert_eq!(s.warnings, Vec::<String>::new());
         let env: BTreeMap<_, _> = s.env.into_iter().collect();
         assert_eq!(env["RESPAWN_WATCH"], "/app,/etc/app");
@@ -242,7 +265,7 @@ mod tests {
         assert_eq!(env["RESPAWN_WAIT_FOR"], "SIGUSR1");
         let hooks = ann(&[("respawn.dev/pre-start", "/bin/a 'x y'\n\n  /bin/b\n")]);
         assert_eq!(
-            parse(Some(&hooks)).env,
+            parse(Some(&hooks), &[]).env,
             [(
                 "RESPAWN_PRE_START".to_string(),
                 "/bin/a 'x y'\n/bin/b".to_string()
@@ -264,7 +287,7 @@ mod tests {
             ("respawn.dev/on-lookup-failure", "maybe"),
             ("respawn.dev/typo", "1"),
         ]);
-        let s = parse(Some(&a));
+        let s = parse(Some(&a), &[]);
         assert!(s.env.is_empty(), "{:?}", s.env);
         assert_eq!(s.warnings.len(), 10, "{:#?}", s.warnings);
         assert!(s.warnings.iter().any(|w| w.contains("respawn.dev/typo")));
@@ -276,11 +299,11 @@ mod tests {
             ("respawn.dev/containers", " app, worker ,"),
             ("respawn.dev/on-lookup-failure", "deny"),
         ]);
-        let s = parse(Some(&a));
+        let s = parse(Some(&a), &[]);
         assert_eq!(s.containers, Some(vec!["app".into(), "worker".into()]));
         assert_eq!(s.on_lookup_failure, Some(FailurePolicy::Deny));
         assert!(s.warnings.is_empty());
-        assert_eq!(parse(None), PodSettings::default());
+        assert_eq!(parse(None, &[]), PodSettings::default());
     }
 
     #[test]
@@ -289,5 +312,42 @@ mod tests {
         assert_eq!(signal("SIGUSR1"), Ok("SIGUSR1".into()));
         assert_eq!(signal("term"), Ok("SIGTERM".into()));
         assert!(signal("0").is_err() && signal("65").is_err());
+    }
+    #[test]
+    fn defaults_apply_where_the_pod_is_silent_or_wrong() {
+        let defaults = vec![
+            parse_default("on-exit=wait").unwrap(),
+            parse_default("respawn.dev/stop-timeout=30s").unwrap(),
+            parse_default("watch=/app").unwrap(),
+        ];
+        let a = ann(&[
+            ("respawn.dev/watch", "/src"),
+            ("respawn.dev/stop-timeout", "soon"),
+        ]);
+        let s = parse(Some(&a), &defaults);
+        let env: BTreeMap<_, _> = s.env.into_iter().collect();
+        assert_eq!(env["RESPAWN_WATCH"], "/src", "the pod's annotation wins");
+        assert_eq!(env["RESPAWN_ON_EXIT"], "wait", "default where the pod is silent");
+        assert_eq!(
+            env["RESPAWN_STOP_TIMEOUT"], "30s",
+            "default where the pod's value is bad"
+        );
+        assert_eq!(s.warnings.len(), 1, "{:?}", s.warnings);
+        let none = parse(None, &defaults);
+        assert_eq!(none.env.len(), 3);
+    }
+
+    #[test]
+    fn bad_defaults_are_startup_errors_that_say_what_is_wrong() {
+        assert_eq!(
+            parse_default("stop-signal=int"),
+            Ok(("RESPAWN_STOP_SIGNAL".into(), "SIGINT".into()))
+        );
+        let e = parse_default("on-exit").unwrap_err();
+        assert!(e.contains("NAME=VALUE"), "{e}");
+        let e = parse_default("colour=blue").unwrap_err();
+        assert!(e.contains("unknown setting") && e.contains("on-exit"), "{e}");
+        let e = parse_default("on-exit=explode").unwrap_err();
+        assert!(e.contains("exit, restart, wait"), "{e}");
     }
 }

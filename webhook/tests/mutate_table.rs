@@ -155,3 +155,49 @@ fn platform_from_node_selector_and_default() {
         ("arm64", Some("v8"))
     );
 }
+
+#[test]
+fn cluster_defaults_from_the_cli_reach_the_container_and_annotations_win() {
+    use clap::Parser;
+    let cli = respawn_webhook::config::Config::try_parse_from([
+        "respawn-webhook",
+        "--default-setting",
+        "on-exit=wait",
+        "--default-setting",
+        "watch=/app",
+    ])
+    .unwrap();
+    let p: Pod = serde_json::from_value(pod(
+        Some(&["/bin/app"]),
+        None,
+        &json!({"respawn.dev/watch": "/src"}),
+    ))
+    .unwrap();
+    let cfg = cli.injection;
+    let Plan::Wrap(plan) = mutate::plan(&p, "dev", &cfg) else {
+        panic!("not planned")
+    };
+    let Outcome::Patch { patch, .. } = mutate::apply(&p, &plan, &HashMap::new(), &cfg) else {
+        panic!("no patch")
+    };
+    let mut doc = pod(Some(&["/bin/app"]), None, &json!({"respawn.dev/watch": "/src"}));
+    json_patch::patch(&mut doc, &patch).unwrap();
+    let env = &doc["spec"]["containers"][0]["env"];
+    let get = |name: &str| {
+        env.as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["name"] == name)
+            .map(|e| e["value"].clone())
+    };
+    assert_eq!(get("RESPAWN_ON_EXIT"), Some(json!("wait")), "{env}");
+    assert_eq!(get("RESPAWN_WATCH"), Some(json!("/src")), "{env}");
+    let err = respawn_webhook::config::Config::try_parse_from([
+        "respawn-webhook",
+        "--default-setting",
+        "on-exit=explode",
+    ])
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("exit, restart, wait"), "{err}");
+}

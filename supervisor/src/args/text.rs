@@ -88,7 +88,7 @@ pub(super) const OPTS: &[Opt] = &[
         long: "debounce",
         env: "RESPAWN_DEBOUNCE",
         arg: "DURATION",
-        help: "quiet period that turns a burst of changes into one restart [default: 15ms]",
+        help: "quiet period that turns a burst of changes, or one copy of the trigger file, into one restart [default: 15ms]",
     },
     Opt {
         long: "control-socket",

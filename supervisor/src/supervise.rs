@@ -79,6 +79,8 @@ pub struct Supervisor {
     backoff: Duration,
     born: Instant,
     waiters: Vec<UnixStream>,
+    /// A restart was requested while a pre-start hook ran: run the hooks again after it.
+    rerun_hooks: bool,
     base_env: Vec<(OsString, OsString)>,
     file_env: Vec<(OsString, OsString)>,
 }
@@ -139,6 +141,7 @@ impl Supervisor {
             exit_code: 0,
             born: Instant::now(),
             waiters: Vec::new(),
+            rerun_hooks: false,
             base_env,
             file_env: Vec::new(),
         })

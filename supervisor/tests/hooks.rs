@@ -82,3 +82,48 @@ fn wait_for_signal_pauses_the_first_start() {
     assert_eq!(lines(&log), vec!["run"]);
     assert!(stderr(&out).contains("waiting for SIGUSR1"), "{}", stderr(&out));
 }
+
+#[test]
+fn restart_requested_while_a_hook_runs_runs_the_hooks_again() {
+    // A sync + trigger that lands while a build hook works on the previous sync must not be lost:
+    // the hook finishes (never killed mid-way), then the start sequence runs again.
+    let dir = tempdir();
+    let log = p(dir.path(), "log");
+    let hook = format!("sh -c 'echo hook-start >> {log}; sleep 0.6; echo hook-end >> {log}'");
+    let s = format!("echo run >> {log}; while :; do sleep 0.05; done");
+    let args = [
+        "--pre-start",
+        &hook,
+        "--trigger-file",
+        "none",
+        "--",
+        "sh",
+        "-c",
+        &s,
+    ];
+    let (child, sup) = spawn_pid1(&args);
+    assert_eq!(wait_lines(&log, 3, 10), vec!["hook-start", "hook-end", "run"]);
+    signal(sup, "HUP");
+    assert_eq!(wait_lines(&log, 4, 10)[3], "hook-start");
+    signal(sup, "HUP"); // arrives while the hook sleeps
+    let want = vec![
+        "hook-start",
+        "hook-end",
+        "run",
+        "hook-start",
+        "hook-end",
+        "hook-start",
+        "hook-end",
+        "run",
+    ];
+    assert_eq!(wait_lines(&log, 8, 10), want);
+    settle(300);
+    assert_eq!(lines(&log), want, "more starts than requests");
+    signal(sup, "TERM");
+    let out = finish(child, 20);
+    assert!(
+        stderr(&out).contains("running the pre-start hooks again"),
+        "{}",
+        stderr(&out)
+    );
+}

@@ -91,7 +91,14 @@ impl Supervisor {
                 hook: Some((p, i)), ..
             } if *p == pid => {
                 let i = *i;
-                if status == 0 {
+                if self.rerun_hooks {
+                    // A restart was asked for while the hooks worked on older inputs.
+                    self.rerun_hooks = false;
+                    crate::warn(
+                        "restart requested while a pre-start hook ran; running the pre-start hooks again",
+                    );
+                    self.begin_start();
+                } else if status == 0 {
                     self.run_hook(i + 1);
                 } else {
                     let hook = self.cfg.pre_start[i][0].to_string_lossy().into_owned();
@@ -200,6 +207,9 @@ impl Supervisor {
                 then: then @ Then::Start(_),
                 ..
             } => *then = Then::Start(Some(Instant::now())),
+            // A hook is never killed mid-way (it may be a migration); the sequence runs again
+            // once it has finished, so the command starts from the newest inputs.
+            State::Starting { hook: Some(_), .. } => self.rerun_hooks = true,
             _ => {}
         }
     }

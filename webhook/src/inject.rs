@@ -25,6 +25,11 @@ pub const VOLUME_NAME: &str = "respawn";
 pub const INIT_NAME: &str = "respawn-install";
 /// UID/GID the init container runs as (distroless `nonroot`).
 pub const INSTALL_UID: i64 = 65532;
+/// Where the kubelet mounts the service-account token. The init container mounts the (still
+/// empty, read-only) volume here: it needs no API access, and the ServiceAccount admission
+/// plugin skips containers that already have a mount at this path, so it neither hands the
+/// token to the installer nor changes the pod after us (which would reinvoke the webhook).
+pub const TOKEN_MOUNT_PATH: &str = "/var/run/secrets/kubernetes.io/serviceaccount";
 
 /// `base`, or `base-1`, `base-2`, … whichever is not in `taken`.
 pub fn free_name(base: &str, taken: &HashSet<&str>) -> String {
@@ -54,7 +59,10 @@ pub fn init_container(name: &str, volume: &str, image: &str, pull_policy: &str) 
         "image": image,
         "imagePullPolicy": pull_policy,
         "command": [IMAGE_BINARY, "install", format!("{INSTALL_MOUNT_PATH}/respawn")],
-        "volumeMounts": [{"name": volume, "mountPath": INSTALL_MOUNT_PATH}],
+        "volumeMounts": [
+            {"name": volume, "mountPath": INSTALL_MOUNT_PATH},
+            {"name": volume, "mountPath": TOKEN_MOUNT_PATH, "readOnly": true},
+        ],
         "resources": {
             "requests": {"cpu": "10m", "memory": "16Mi"},
             "limits": {"cpu": "100m", "memory": "32Mi"},
@@ -177,6 +185,11 @@ mod tests {
         assert_eq!(
             c["command"],
             json!(["/respawn", "install", "/respawn-vol/respawn"])
+        );
+        assert_eq!(
+            c["volumeMounts"][1],
+            json!({"name": "respawn", "mountPath": TOKEN_MOUNT_PATH, "readOnly": true}),
+            "the installer must shadow the token path (no token, no reinvocation)"
         );
         // It must deserialize as a real Container.
         let typed: k8s_openapi::api::core::v1::Container = serde_json::from_value(c).unwrap();

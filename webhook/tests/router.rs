@@ -54,7 +54,10 @@ async fn replicaset_pod_is_wrapped_with_image_entrypoint_and_pod_args() {
     assert_eq!(init["image"], SUPERVISOR);
     assert_eq!(
         init["volumeMounts"],
-        json!([{"name": "respawn", "mountPath": "/respawn-vol"}])
+        json!([
+            {"name": "respawn", "mountPath": "/respawn-vol"},
+            {"name": "respawn", "mountPath": "/var/run/secrets/kubernetes.io/serviceaccount", "readOnly": true}
+        ])
     );
     assert_eq!(
         pod["spec"]["volumes"][1],

@@ -2,9 +2,11 @@
 //! apiserver calls respawn-webhook again (reinvocationPolicy IfNeeded) with the injected pod.
 //! The stored pod must be injected exactly once.
 //!
-//! The pods here set `automountServiceAccountToken: false`: otherwise the ServiceAccount plugin,
-//! re-run after the webhook added `respawn-install`, mounts the token into it and that alone
-//! triggers a reinvocation (which every other test in the suite therefore exercises too).
+//! The ServiceAccount plugin, re-run after the webhook added `respawn-install`, would mount the
+//! token into it and that alone would reinvoke the webhook; the installer therefore shadows the
+//! token path with the (empty, read-only) respawn volume. The controls prove both: with and
+//! without `automountServiceAccountToken`, respawn-webhook is called once and `respawn-install`
+//! carries no token.
 
 use std::time::Duration;
 
@@ -46,6 +48,28 @@ async fn second_webhook_causes_reinvocation_without_double_injection() -> Result
         ensure!(
             reinvocations(&ns.name, "control") == 0,
             "reinvoked without a second webhook"
+        );
+        // Same with the token automounted (the default): the ServiceAccount plugin leaves the
+        // installer alone, so nothing reinvokes us and the installer gets no token.
+        let tokened = ns
+            .create_pod(&pods::pod("control-token", &[OPT_IN], &image, None, None))
+            .await?;
+        assert_injected(&tokened, "app", &["/bin/busybox", "sleep", "3600"])?;
+        let spec = tokened.spec.as_ref().expect("spec");
+        let app_mounts = spec.containers[0].volume_mounts.clone().unwrap_or_default();
+        ensure!(
+            app_mounts.iter().any(|m| m.name.starts_with("kube-api-access-")),
+            "the app container lost its service-account token: {app_mounts:?}"
+        );
+        let install = &spec.init_containers.as_ref().expect("init containers")[0];
+        let install_mounts = install.volume_mounts.clone().unwrap_or_default();
+        ensure!(
+            !install_mounts.iter().any(|m| m.name.starts_with("kube-api-access-")),
+            "respawn-install got the service-account token: {install_mounts:?}"
+        );
+        ensure!(
+            reinvocations(&ns.name, "control-token") == 0,
+            "the ServiceAccount plugin reinvoked respawn-webhook"
         );
 
         let hook = TestHook::start(PatchForm::Base64).await?;

@@ -4,7 +4,7 @@
 use std::{sync::Arc, time::Duration, time::Instant};
 
 use crate::podview::Pod;
-use axum::{Json, body::Bytes, extract::RawQuery, extract::State};
+use axum::{body::Bytes, extract::RawQuery, extract::State, http::header};
 use kube::core::{
     DynamicObject, GroupVersionKind,
     admission::{AdmissionRequest, AdmissionReview, Operation},
@@ -16,7 +16,7 @@ use crate::image::ImageConfigProvider;
 use crate::lookup;
 use crate::metrics::Metrics;
 use crate::mutate::{self, Outcome, Plan};
-use crate::review::{PodReviewIn, ResponseOut, ReviewOut};
+use crate::review::{PodReviewIn, ResponseOut};
 
 /// What the handler needs, shared by all requests.
 pub struct AppState {
@@ -35,12 +35,13 @@ pub async fn mutate(
     State(st): State<Arc<AppState>>,
     RawQuery(query): RawQuery,
     body: Bytes,
-) -> Json<ReviewOut> {
+) -> ([(header::HeaderName, &'static str); 1], Vec<u8>) {
     let start = Instant::now();
     let timeout = query.as_deref().and_then(timeout_param);
     let (response, result) = review(&st, timeout, &body).await;
     st.metrics.request(result, start.elapsed());
-    Json(response.into_review())
+    let json = response.into_review().to_json();
+    ([(header::CONTENT_TYPE, "application/json")], json)
 }
 
 /// The apiserver's `?timeout=10s`.

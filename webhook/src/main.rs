@@ -4,6 +4,11 @@ use std::io::IsTerminal;
 
 use clap::Parser;
 
+// mimalloc: a review allocates a few hundred small objects (parsed strings, JSON patch values);
+// with glibc malloc, allocation and free were about a quarter of the instructions per review.
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let config = respawn_webhook::config::Config::parse();

@@ -1,7 +1,12 @@
 //! Admission benchmark (run by `bench/bench-webhook.sh`): latency at a fixed request rate and
 //! closed-loop throughput over HTTPS loopback, for the real admission server (cached image:
 //! an in-memory provider, no registry) and, in the same run, a bare axum + rustls endpoint that
-//! echoes the body back — the anchor.
+//! reads the body and answers with a canned body of the webhook's answer size — the anchor.
+//!
+//! Like-for-like: the request body is the fixture serialized compactly, as kube-apiserver sends
+//! it; the echo reads the whole body and writes as many bytes as the webhook (its answer to the
+//! probe, `application/json`); the webhook logs each decision as the binary does by default
+//! (fmt layer at `info`), into `/dev/null` so the write is paid but the terminal is not flooded.
 //!
 //! Usage: `bench_admission [--rate N] [--seconds S] [--concurrency C] [--tput-seconds S]`
 
@@ -20,6 +25,10 @@ use respawn_webhook::{
 };
 use rustls::pki_types::ServerName;
 use tokio_rustls::TlsConnector;
+
+// The binary's allocator (see `main.rs`); the echo, in this process, gets it too.
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 struct Args {
     rate: u64,
@@ -173,9 +182,34 @@ async fn handler_cost(state: Arc<AppState>, body: &Bytes) -> f64 {
     start.elapsed().as_secs_f64() * 1e6 / n as f64
 }
 
+/// The binary's default logging (`main.rs`: fmt layer, `info`, no ANSI when not a terminal).
+fn default_logging() {
+    let sink = std::fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/null")
+        .expect("/dev/null");
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new("info"))
+        .with_ansi(false)
+        .with_writer(Arc::new(sink))
+        .init();
+}
+
+/// The fixture as the apiserver sends it: compact JSON.
+fn review_body() -> Bytes {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/replicaset-pod.json");
+    let doc: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(path).expect("fixture")).expect("fixture JSON");
+    Bytes::from(serde_json::to_vec(&doc).expect("JSON"))
+}
+
 fn main() {
     let a = args();
     tls::provider();
+    default_logging();
+    let body = review_body();
+    // The echo's answer: as many bytes as the webhook's (filled in by the probe below).
+    let canned: Arc<std::sync::OnceLock<Bytes>> = Arc::default();
     // Servers on their own runtime (2 threads), the load generator on another thread.
     let server_rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -207,19 +241,20 @@ fn main() {
         let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
         l.set_nonblocking(true).expect("nonblocking");
         let echo_addr = l.local_addr().expect("addr");
-        let app = Router::new().route("/mutate", post(|b: Bytes| async move { b }));
+        let answer = canned.clone();
+        let app = Router::new().route(
+            "/mutate",
+            post(move |b: Bytes| async move {
+                drop(b);
+                let body = answer.get().expect("probe ran").clone();
+                ([(http::header::CONTENT_TYPE, "application/json")], body)
+            }),
+        );
         let rustls = axum_server::tls_rustls::RustlsConfig::from_config(Arc::new(echo_cfg));
         let srv = axum_server::from_tcp_rustls(l, rustls).expect("echo");
         tokio::spawn(srv.serve(app.into_make_service()));
         (running, echo_addr, state)
     });
-    let body = Bytes::from(
-        std::fs::read(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/tests/fixtures/replicaset-pod.json"
-        ))
-        .expect("fixture"),
-    );
     let client_rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -227,14 +262,19 @@ fn main() {
     let ca = s.ca_pem.clone();
     client_rt.block_on(async {
         let mut probe = connect(webhook.admission, &ca).await;
-        let answer: serde_json::Value = serde_json::from_slice(&send(&mut probe, &body).await).expect("JSON");
+        let raw = send(&mut probe, &body).await;
+        let answer: serde_json::Value = serde_json::from_slice(&raw).expect("JSON");
         assert!(
             answer["response"]["patch"].is_string(),
             "the webhook must inject: {answer}"
         );
+        let answer_len = raw.len();
+        canned.set(raw).expect("set once");
         println!(
-            "admission benchmark: HTTPS loopback, HTTP/1.1 keep-alive, body {} bytes, cached image",
-            body.len()
+            "admission benchmark: HTTPS loopback, HTTP/1.1 keep-alive, cached image, request {} bytes \
+             (compact JSON), answer {} bytes (echo answers the same size), info logging to /dev/null",
+            body.len(),
+            answer_len
         );
         println!(
             "handler alone (no socket, no TLS): {:.1} us per review",

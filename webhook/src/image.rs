@@ -32,7 +32,11 @@ pub struct Platform {
 
 impl Default for Platform {
     fn default() -> Self {
-        Platform { os: "linux".into(), architecture: "amd64".into(), variant: None }
+        Platform {
+            os: "linux".into(),
+            architecture: "amd64".into(),
+            variant: None,
+        }
     }
 }
 
@@ -106,6 +110,25 @@ pub enum LookupError {
         /// What went wrong.
         reason: String,
     },
+}
+
+impl LookupError {
+    /// The `outcome` label of the lookup metrics for this error.
+    pub fn outcome(&self) -> &'static str {
+        match self {
+            LookupError::InvalidReference { .. } => "invalid_reference",
+            LookupError::NotFound { .. } => "not_found",
+            LookupError::Unauthorized { .. } => "unauthorized",
+            LookupError::PlatformMissing { .. } => "platform_missing",
+            LookupError::Timeout { .. } => "timeout",
+            LookupError::Registry { .. } => "error",
+        }
+    }
+}
+
+/// The `outcome` label of a lookup result: `ok` or the error's [`LookupError::outcome`].
+pub fn outcome_label(result: &Result<ImageConfig, LookupError>) -> &'static str {
+    result.as_ref().err().map_or("ok", LookupError::outcome)
 }
 
 /// Answers "what are this image's ENTRYPOINT and CMD?".

@@ -122,15 +122,7 @@ impl Metrics {
 
     /// Counts one lookup result.
     pub fn lookup(&self, result: &Result<crate::image::ImageConfig, LookupError>) {
-        let outcome = match result {
-            Ok(_) => "ok",
-            Err(LookupError::InvalidReference { .. }) => "invalid_reference",
-            Err(LookupError::NotFound { .. }) => "not_found",
-            Err(LookupError::Unauthorized { .. }) => "unauthorized",
-            Err(LookupError::PlatformMissing { .. }) => "platform_missing",
-            Err(LookupError::Timeout { .. }) => "timeout",
-            Err(LookupError::Registry { .. }) => "error",
-        };
+        let outcome = crate::image::outcome_label(result);
         self.lookups.get_or_create(&[("outcome", outcome)]).inc();
     }
 

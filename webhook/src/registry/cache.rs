@@ -227,18 +227,7 @@ fn evict(slots: &mut HashMap<CacheKey, Slot>, capacity: usize, now: Instant) {
     }
 }
 
-/// The metrics label of an outcome.
-pub fn outcome_label(outcome: &Outcome) -> &'static str {
-    match outcome {
-        Ok(_) => "ok",
-        Err(LookupError::InvalidReference { .. }) => "invalid_reference",
-        Err(LookupError::NotFound { .. }) => "not_found",
-        Err(LookupError::Unauthorized { .. }) => "unauthorized",
-        Err(LookupError::PlatformMissing { .. }) => "platform_missing",
-        Err(LookupError::Timeout { .. }) => "timeout",
-        Err(LookupError::Registry { .. }) => "error",
-    }
-}
+pub use crate::image::outcome_label;
 
 #[cfg(test)]
 #[path = "cache_tests.rs"]

@@ -140,6 +140,24 @@ impl TempNs {
         crate::admit::create_pod(&self.client, &self.name, pod, true).await
     }
 
+    /// Waits until a webhook configuration created for a test is in force: a dry-run of `probe`
+    /// comes back carrying the marker label of the test webhook ([`crate::testhook::TestHook`]).
+    pub async fn wait_for_marker_hook(&self, probe: &Pod) -> Result<()> {
+        crate::webhooks::eventually(
+            "the configuration is in force",
+            std::time::Duration::from_secs(20),
+            || async {
+                let stored = self.admit_dry_run(probe).await?.pod()?;
+                Ok(stored
+                    .metadata
+                    .labels
+                    .unwrap_or_default()
+                    .contains_key(crate::testhook::TOUCHED_LABEL))
+            },
+        )
+        .await
+    }
+
     /// Prints every pod of the namespace as JSON and the tail of the webhook log.
     pub async fn dump(&self, stack: &Stack) {
         eprintln!("===== e2e failure in namespace {} =====", self.name);

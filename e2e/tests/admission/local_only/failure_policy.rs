@@ -6,7 +6,7 @@ use std::time::Duration;
 use anyhow::{Result, ensure};
 use respawn_e2e::pods::{self, assert_untouched};
 use respawn_e2e::temp_ns::unique_suffix;
-use respawn_e2e::testhook::{PatchForm, TOUCHED_LABEL, TestHook};
+use respawn_e2e::testhook::{PatchForm, TestHook};
 use respawn_e2e::webhooks::{CASE_LABEL, Hook, dead_url, eventually, with_config};
 use respawn_e2e::{Stack, with_ns};
 
@@ -47,21 +47,7 @@ async fn ignore_admits_uninjected() -> Result<()> {
             &case,
             &hooks,
             || async {
-                eventually(
-                    "the configuration is in force",
-                    Duration::from_secs(20),
-                    || async {
-                        Ok(ns
-                            .admit_dry_run(&pod)
-                            .await?
-                            .pod()?
-                            .metadata
-                            .labels
-                            .unwrap_or_default()
-                            .contains_key(TOUCHED_LABEL))
-                    },
-                )
-                .await?;
+                ns.wait_for_marker_hook(&pod).await?;
                 let stored = ns.admit(&pod).await?.pod()?;
                 assert_untouched(&stored, "app", None, None)
             },

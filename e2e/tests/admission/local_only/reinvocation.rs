@@ -8,14 +8,12 @@
 //! without `automountServiceAccountToken`, respawn-webhook is called once and `respawn-install`
 //! carries no token.
 
-use std::time::Duration;
-
 use anyhow::{Result, ensure};
 use k8s_openapi::api::core::v1::Pod;
 use respawn_e2e::pods::{self, OPT_IN, assert_injected, is_injected};
 use respawn_e2e::temp_ns::unique_suffix;
 use respawn_e2e::testhook::{PatchForm, TOUCHED_LABEL, TestHook};
-use respawn_e2e::webhooks::{CASE_LABEL, Hook, eventually, with_config};
+use respawn_e2e::webhooks::{CASE_LABEL, Hook, with_config};
 use respawn_e2e::{Stack, with_ns};
 
 /// How often the webhook log says it skipped pod `pod` of `ns` as already injected.
@@ -64,7 +62,9 @@ async fn second_webhook_causes_reinvocation_without_double_injection() -> Result
         let install = &spec.init_containers.as_ref().expect("init containers")[0];
         let install_mounts = install.volume_mounts.clone().unwrap_or_default();
         ensure!(
-            !install_mounts.iter().any(|m| m.name.starts_with("kube-api-access-")),
+            !install_mounts
+                .iter()
+                .any(|m| m.name.starts_with("kube-api-access-")),
             "respawn-install got the service-account token: {install_mounts:?}"
         );
         ensure!(
@@ -85,21 +85,7 @@ async fn second_webhook_causes_reinvocation_without_double_injection() -> Result
         let probe = no_token_pod("probe", &[OPT_IN, (CASE_LABEL, case.as_str())], &image);
         let pod = no_token_pod("app", &[OPT_IN, (CASE_LABEL, case.as_str())], &image);
         with_config(&ns.client, &config, &case, &hooks, || async {
-            eventually(
-                "the configuration is in force",
-                Duration::from_secs(20),
-                || async {
-                    Ok(ns
-                        .admit_dry_run(&probe)
-                        .await?
-                        .pod()?
-                        .metadata
-                        .labels
-                        .unwrap_or_default()
-                        .contains_key(TOUCHED_LABEL))
-                },
-            )
-            .await?;
+            ns.wait_for_marker_hook(&probe).await?;
             let calls_before = hook.calls();
             let stored = ns.admit(&pod).await?.pod()?;
             ensure!(

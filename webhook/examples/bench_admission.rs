@@ -20,9 +20,7 @@ use axum::{Router, body::Bytes, routing::post};
 use http_body_util::{BodyExt, Full};
 use hyper::client::conn::http1::SendRequest;
 use hyper_util::rt::TokioIo;
-use respawn_webhook::{
-    config::Injection, handler::AppState, metrics::Metrics, server, static_provider::StaticProvider, tls,
-};
+use respawn_webhook::{handler::AppState, server, static_provider, tls};
 use rustls::pki_types::ServerName;
 use tokio_rustls::TlsConnector;
 
@@ -219,17 +217,7 @@ fn main() {
     let s = tls::self_signed(&[]).expect("cert");
     let key = tls::from_pem(s.cert_pem.as_bytes(), s.key_pem.as_bytes()).expect("key");
     let (webhook, echo, state) = server_rt.block_on(async {
-        let provider = StaticProvider::new().with(
-            "registry.local/web:1.0",
-            Some(&["/docker-entrypoint.sh", "$HOME/x"]),
-            Some(&["nginx"]),
-        );
-        let state = Arc::new(AppState {
-            injection: Injection::for_tests("registry.local/respawn-supervisor:0.1.0"),
-            lookup_budget: Duration::from_secs(2),
-            provider: Arc::new(provider),
-            metrics: Arc::new(Metrics::new()),
-        });
+        let state = static_provider::benchmark_state();
         let listen = server::Listen {
             admission: "127.0.0.1:0".parse().expect("addr"),
             ops: "127.0.0.1:0".parse().expect("addr"),

@@ -13,13 +13,9 @@
 //!
 //! Usage: `handler_profile [N] [fixture file name under tests/fixtures] [pretty]`
 
-use std::{sync::Arc, time::Duration};
-
 use axum::body::Bytes;
 use http_body_util::BodyExt;
-use respawn_webhook::{
-    config::Injection, handler::AppState, metrics::Metrics, server, static_provider::StaticProvider,
-};
+use respawn_webhook::{server, static_provider};
 use tower::ServiceExt;
 
 // The binary's allocator (see `main.rs`).
@@ -49,17 +45,7 @@ fn main() {
         .enable_all()
         .build()
         .expect("rt");
-    let provider = StaticProvider::new().with(
-        "registry.local/web:1.0",
-        Some(&["/docker-entrypoint.sh", "$HOME/x"]),
-        Some(&["nginx"]),
-    );
-    let state = Arc::new(AppState {
-        injection: Injection::for_tests("registry.local/respawn-supervisor:0.1.0"),
-        lookup_budget: Duration::from_secs(2),
-        provider: Arc::new(provider),
-        metrics: Arc::new(Metrics::new()),
-    });
+    let state = static_provider::benchmark_state();
     let router = server::admission_router(state, 1 << 20);
     let bytes = rt.block_on(async {
         let mut total = 0;

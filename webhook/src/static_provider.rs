@@ -58,3 +58,20 @@ impl ImageConfigProvider for StaticProvider {
             })
     }
 }
+
+/// The state both admission benchmarks (`examples/bench_admission.rs`,
+/// `examples/handler_profile.rs`) drive: default injection settings and the image of the
+/// `replicaset-pod.json` fixture answered from memory, i.e. a warm cache.
+pub fn benchmark_state() -> std::sync::Arc<crate::handler::AppState> {
+    let provider = StaticProvider::new().with(
+        "registry.local/web:1.0",
+        Some(&["/docker-entrypoint.sh", "$HOME/x"]),
+        Some(&["nginx"]),
+    );
+    std::sync::Arc::new(crate::handler::AppState {
+        injection: crate::config::Injection::for_tests("registry.local/respawn-supervisor:0.1.0"),
+        lookup_budget: Duration::from_secs(2),
+        provider: std::sync::Arc::new(provider),
+        metrics: std::sync::Arc::new(crate::metrics::Metrics::new()),
+    })
+}

@@ -16,6 +16,17 @@ pub enum Source {
     Image,
 }
 
+impl Source {
+    /// The name in the original-argv annotation (the serde name).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Source::Pod => "pod",
+            Source::ImageEntrypoint => "imageEntrypoint",
+            Source::Image => "image",
+        }
+    }
+}
+
 /// Why no argv could be determined.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ArgvError {
@@ -90,6 +101,13 @@ fn escape_all(v: &[String]) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn source_names_are_the_serde_names() {
+        for s in [Source::Pod, Source::ImageEntrypoint, Source::Image] {
+            assert_eq!(serde_json::to_value(s).unwrap(), s.as_str());
+        }
+    }
 
     fn v(s: &[&str]) -> Vec<String> {
         s.iter().map(|s| s.to_string()).collect()

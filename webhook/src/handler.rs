@@ -168,10 +168,10 @@ async fn decide(
             wrapped,
             warnings,
         } => {
-            info!(namespace, pod = %name, containers = ?wrapped, "injected");
+            info!(namespace, pod = %name, containers = %Joined(&wrapped), "injected");
             st.metrics.injected();
             (
-                ResponseOut::patched(uid, &patch).with_warnings(warnings),
+                ResponseOut::patched(uid, patch).with_warnings(warnings),
                 "patched",
             )
         }
@@ -188,12 +188,35 @@ async fn decide(
     }
 }
 
-/// `name`, or `generateName*` for pods a controller creates.
-fn pod_name(pod: &Pod) -> String {
-    match (&pod.metadata.name, &pod.metadata.generate_name) {
-        (Some(n), _) => n.clone(),
-        (None, Some(g)) => format!("{g}*"),
-        (None, None) => "<unnamed>".into(),
+/// `name`, or `generateName*` for pods a controller creates (formatted only when logged).
+fn pod_name(pod: &Pod) -> PodName<'_> {
+    PodName(pod)
+}
+
+struct PodName<'a>(&'a Pod);
+
+impl std::fmt::Display for PodName<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match (&self.0.metadata.name, &self.0.metadata.generate_name) {
+            (Some(n), _) => f.write_str(n),
+            (None, Some(g)) => write!(f, "{g}*"),
+            (None, None) => f.write_str("<unnamed>"),
+        }
+    }
+}
+
+/// Names joined by `,` for the log (`web,sidecar`).
+struct Joined<'a>(&'a [String]);
+
+impl std::fmt::Display for Joined<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for (i, s) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_str(",")?;
+            }
+            f.write_str(s)?;
+        }
+        Ok(())
     }
 }
 

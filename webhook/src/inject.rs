@@ -2,13 +2,10 @@
 //! init container (Pod Security "restricted"), free names for both, and the per-container
 //! changes (command, args, mount, env) with the original-argv entry.
 
-use std::collections::HashSet;
-
-use serde_json::{Map, Value, json};
-
 use crate::argv::Source;
 use crate::image::ImageConfig;
-use crate::patch::PatchBuilder;
+use crate::jsonw;
+use crate::patch::PatchWriter;
 use crate::podview::{Container, Pod};
 
 /// Where wrapped containers see the volume; the supervisor is `/respawn/respawn`.
@@ -31,54 +28,53 @@ pub const INSTALL_UID: i64 = 65532;
 /// token to the installer nor changes the pod after us (which would reinvoke the webhook).
 pub const TOKEN_MOUNT_PATH: &str = "/var/run/secrets/kubernetes.io/serviceaccount";
 
-/// `base`, or `base-1`, `base-2`, … whichever is not in `taken`.
-pub fn free_name(base: &str, taken: &HashSet<&str>) -> String {
-    if !taken.contains(base) {
+/// `base`, or `base-1`, `base-2`, … whichever is not `taken`.
+pub fn free_name(base: &str, taken: impl Fn(&str) -> bool) -> String {
+    if !taken(base) {
         return base.to_string();
     }
     (1..)
         .map(|i| format!("{base}-{i}"))
-        .find(|n| !taken.contains(n.as_str()))
+        .find(|n| !taken(n))
         .expect("unbounded")
 }
 
 /// The `emptyDir` volume holding the supervisor binary.
-pub fn volume(name: &str) -> Value {
-    json!({"name": name, "emptyDir": {"sizeLimit": "16Mi"}})
+pub fn volume(out: &mut Vec<u8>, name: &str) {
+    out.extend_from_slice(br#"{"name":"#);
+    jsonw::string(out, name);
+    out.extend_from_slice(br#","emptyDir":{"sizeLimit":"16Mi"}}"#);
 }
 
 /// The read-only mount added to wrapped containers.
-pub fn mount(volume: &str) -> Value {
-    json!({"name": volume, "mountPath": MOUNT_PATH, "readOnly": true})
+pub fn mount(out: &mut Vec<u8>, volume: &str) {
+    out.extend_from_slice(br#"{"name":"#);
+    jsonw::string(out, volume);
+    out.extend_from_slice(br#","mountPath":"/respawn","readOnly":true}"#);
 }
 
-/// The init container that runs `respawn install` into the volume.
-pub fn init_container(name: &str, volume: &str, image: &str, pull_policy: &str) -> Value {
-    json!({
-        "name": name,
-        "image": image,
-        "imagePullPolicy": pull_policy,
-        "command": [IMAGE_BINARY, "install", format!("{INSTALL_MOUNT_PATH}/respawn")],
-        "volumeMounts": [
-            {"name": volume, "mountPath": INSTALL_MOUNT_PATH},
-            {"name": volume, "mountPath": TOKEN_MOUNT_PATH, "readOnly": true},
-        ],
-        "resources": {
-            "requests": {"cpu": "10m", "memory": "16Mi"},
-            "limits": {"cpu": "100m", "memory": "32Mi"},
-        },
-        "securityContext": {
-            "runAsNonRoot": true,
-            "runAsUser": INSTALL_UID,
-            "runAsGroup": INSTALL_UID,
-            "allowPrivilegeEscalation": false,
-            "privileged": false,
-            "readOnlyRootFilesystem": true,
-            "capabilities": {"drop": ["ALL"]},
-            "seccompProfile": {"type": "RuntimeDefault"},
-        },
-        "terminationMessagePolicy": "FallbackToLogsOnError",
-    })
+/// The init container that runs `respawn install` into the volume: Pod Security
+/// "restricted", small requests and limits, and the token path shadowed (see
+/// [`TOKEN_MOUNT_PATH`]).
+pub fn init_container(out: &mut Vec<u8>, name: &str, volume: &str, image: &str, pull_policy: &str) {
+    out.extend_from_slice(br#"{"name":"#);
+    jsonw::string(out, name);
+    out.extend_from_slice(br#","image":"#);
+    jsonw::string(out, image);
+    out.extend_from_slice(br#","imagePullPolicy":"#);
+    jsonw::string(out, pull_policy);
+    out.extend_from_slice(br#","command":["/respawn","install","/respawn-vol/respawn"],"volumeMounts":[{"name":"#);
+    jsonw::string(out, volume);
+    out.extend_from_slice(br#","mountPath":"/respawn-vol"},{"name":"#);
+    jsonw::string(out, volume);
+    out.extend_from_slice(concat!(
+        r#","mountPath":"/var/run/secrets/kubernetes.io/serviceaccount","readOnly":true}],"#,
+        r#""resources":{"requests":{"cpu":"10m","memory":"16Mi"},"limits":{"cpu":"100m","memory":"32Mi"}},"#,
+        r#""securityContext":{"runAsNonRoot":true,"runAsUser":65532,"runAsGroup":65532,"#,
+        r#""allowPrivilegeEscalation":false,"privileged":false,"readOnlyRootFilesystem":true,"#,
+        r#""capabilities":{"drop":["ALL"]},"seccompProfile":{"type":"RuntimeDefault"}},"#,
+        r#""terminationMessagePolicy":"FallbackToLogsOnError"}"#
+    ).as_bytes());
 }
 
 /// Free names for the volume and the init container.
@@ -90,109 +86,176 @@ pub(crate) struct Names {
 }
 
 impl Names {
-    /// Picks names no existing volume/container uses.
+    /// Picks names no existing volume/container uses (a pod has a handful of each: a linear
+    /// scan beats hashing).
     pub(crate) fn pick(pod: &Pod) -> Names {
         let spec = pod.spec.as_ref().expect("planned pods have a spec");
-        let volumes: HashSet<&str> = spec.volumes.iter().flatten().map(|v| v.name.as_str()).collect();
-        let containers: HashSet<&str> = spec
-            .containers
-            .iter()
-            .chain(spec.init_containers.iter().flatten())
-            .map(|c| c.name.as_str())
-            .chain(
-                spec.ephemeral_containers
-                    .iter()
-                    .flatten()
-                    .map(|c| c.name.as_str()),
-            )
-            .collect();
+        let volume_taken = |n: &str| spec.volumes.iter().flatten().any(|v| v.name == n);
+        let container_taken = |n: &str| {
+            spec.containers
+                .iter()
+                .chain(spec.init_containers.iter().flatten())
+                .any(|c| c.name == n)
+                || spec.ephemeral_containers.iter().flatten().any(|c| c.name == n)
+        };
         Names {
-            volume: free_name(VOLUME_NAME, &volumes),
-            init: free_name(INIT_NAME, &containers),
+            volume: free_name(VOLUME_NAME, volume_taken),
+            init: free_name(INIT_NAME, container_taken),
         }
     }
 }
 
 /// command, args, mount and `RESPAWN_*` env of one wrapped container.
 pub(crate) fn wrap_container(
-    b: &mut PatchBuilder,
+    b: &mut PatchWriter,
     i: usize,
     c: &Container,
-    argv: Vec<String>,
+    argv: &[String],
     volume: &str,
     env: &[(String, String)],
     warnings: &mut Vec<String>,
 ) {
-    let idx = i.to_string();
-    let base = ["spec", "containers", idx.as_str()];
-    let at = |field: &'static str| [base[0], base[1], base[2], field];
-    b.add(&at("command"), json!([SUPERVISOR_PATH]));
-    let mut args = Vec::with_capacity(argv.len() + 1);
-    args.push("--".to_string());
-    args.extend(argv);
-    b.add(&at("args"), json!(args));
-    b.append(&at("volumeMounts"), c.volume_mounts.is_some(), mount(volume));
+    let base = format!("/spec/containers/{i}/");
+    let at = |field: &str| {
+        let mut p = String::with_capacity(base.len() + field.len());
+        p.push_str(&base);
+        p.push_str(field);
+        p
+    };
+    b.add(&at("command"), |out| jsonw::strings(out, &[SUPERVISOR_PATH]));
+    b.add(&at("args"), |out| {
+        out.extend_from_slice(br#"["--""#);
+        for a in argv {
+            out.push(b',');
+            jsonw::string(out, a);
+        }
+        out.push(b']');
+    });
+    b.append(&at("volumeMounts"), c.volume_mounts.is_some(), |out| {
+        mount(out, volume)
+    });
     let mut env_present = c.env.is_some();
     for (name, value) in env {
-        if c.env.iter().flatten().any(|e| &e.name == name) {
+        if c.env.iter().flatten().any(|e| e.name == *name) {
             warnings.push(format!(
                 "respawn: container {:?} already sets {name}; annotation value not applied",
                 c.name
             ));
             continue;
         }
-        b.append(&at("env"), env_present, json!({"name": name, "value": value}));
+        b.append(&at("env"), env_present, |out| {
+            out.extend_from_slice(br#"{"name":"#);
+            jsonw::string(out, name);
+            out.extend_from_slice(br#","value":"#);
+            jsonw::string(out, value);
+            out.push(b'}');
+        });
         env_present = true;
     }
 }
 
-/// The original-argv annotation entry of one container.
-pub(crate) fn original_entry(c: &Container, source: Source, image: Option<&ImageConfig>) -> Value {
-    let mut m = Map::new();
-    m.insert("command".into(), json!(c.command));
-    m.insert("args".into(), json!(c.args));
-    m.insert("source".into(), json!(source));
-    if let Some(img) = image {
-        m.insert("entrypoint".into(), json!(img.entrypoint));
-        m.insert("cmd".into(), json!(img.cmd));
-        if let Some(d) = &img.digest {
-            m.insert("digest".into(), json!(d));
+/// One wrapped container's entry in the original-argv annotation.
+pub(crate) struct Original<'a> {
+    /// The container.
+    pub(crate) container: &'a Container,
+    /// Where the argv came from.
+    pub(crate) source: Source,
+    /// The image config consulted, if any.
+    pub(crate) image: Option<&'a ImageConfig>,
+}
+
+/// The original-argv annotation: a JSON object by container name (sorted), each with `args`,
+/// `command`, `source` and, when the image was consulted, `entrypoint`, `cmd` and `digest`
+/// (keys sorted too, so the text is stable).
+pub(crate) fn original_argv(out: &mut Vec<u8>, entries: &mut [Original<'_>]) {
+    entries.sort_by(|a, b| a.container.name.cmp(&b.container.name));
+    out.push(b'{');
+    for (n, e) in entries.iter().enumerate() {
+        if n > 0 {
+            out.push(b',');
         }
+        let c = e.container;
+        jsonw::string(out, &c.name);
+        out.extend_from_slice(br#":{"args":"#);
+        jsonw::opt_strings(out, c.args.as_deref());
+        if let Some(img) = e.image {
+            out.extend_from_slice(br#","cmd":"#);
+            jsonw::opt_strings(out, img.cmd.as_deref());
+        }
+        out.extend_from_slice(br#","command":"#);
+        jsonw::opt_strings(out, c.command.as_deref());
+        if let Some(img) = e.image {
+            if let Some(d) = &img.digest {
+                out.extend_from_slice(br#","digest":"#);
+                jsonw::string(out, d);
+            }
+            out.extend_from_slice(br#","entrypoint":"#);
+            jsonw::opt_strings(out, img.entrypoint.as_deref());
+        }
+        out.extend_from_slice(br#","source":"#);
+        jsonw::string(out, e.source.as_str());
+        out.push(b'}');
     }
-    Value::Object(m)
+    out.push(b'}');
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    use serde_json::{Value, json};
+
+    fn json_of(f: impl FnOnce(&mut Vec<u8>)) -> Value {
+        let mut out = Vec::new();
+        f(&mut out);
+        serde_json::from_slice(&out).expect("valid JSON")
+    }
+
     #[test]
     fn names_avoid_collisions() {
-        let taken: HashSet<&str> = ["respawn", "respawn-1", "x"].into_iter().collect();
-        assert_eq!(free_name("respawn", &taken), "respawn-2");
-        assert_eq!(free_name("respawn-install", &taken), "respawn-install");
+        let taken = |n: &str| ["respawn", "respawn-1", "x"].contains(&n);
+        assert_eq!(free_name("respawn", taken), "respawn-2");
+        assert_eq!(free_name("respawn-install", taken), "respawn-install");
     }
 
     #[test]
     fn init_container_is_restricted() {
-        let c = init_container("respawn-install", "respawn", "reg/sup:1", "Always");
+        let c = json_of(|o| init_container(o, "respawn-install", "respawn", "reg/\"sup\":1", "Always"));
         let sc = &c["securityContext"];
         assert_eq!(sc["runAsNonRoot"], true);
+        assert_eq!(sc["runAsUser"], INSTALL_UID);
+        assert_eq!(sc["runAsGroup"], INSTALL_UID);
         assert_eq!(sc["allowPrivilegeEscalation"], false);
         assert_eq!(sc["capabilities"]["drop"], json!(["ALL"]));
         assert_eq!(sc["seccompProfile"]["type"], "RuntimeDefault");
         assert_eq!(sc["readOnlyRootFilesystem"], true);
         assert_eq!(
             c["command"],
-            json!(["/respawn", "install", "/respawn-vol/respawn"])
+            json!([IMAGE_BINARY, "install", format!("{INSTALL_MOUNT_PATH}/respawn")])
         );
         assert_eq!(
-            c["volumeMounts"][1],
-            json!({"name": "respawn", "mountPath": TOKEN_MOUNT_PATH, "readOnly": true}),
+            c["volumeMounts"],
+            json!([
+                {"name": "respawn", "mountPath": INSTALL_MOUNT_PATH},
+                {"name": "respawn", "mountPath": TOKEN_MOUNT_PATH, "readOnly": true},
+            ]),
             "the installer must shadow the token path (no token, no reinvocation)"
         );
-        // It must deserialize as a real Container.
-        let typed: k8s_openapi::api::core::v1::Container = serde_json::from_value(c).unwrap();
-        assert_eq!(typed.image.as_deref(), Some("reg/sup:1"));
+        // It must deserialize as a real Container, every field known to Kubernetes.
+        let typed: k8s_openapi::api::core::v1::Container = serde_json::from_value(c.clone()).unwrap();
+        assert_eq!(typed.image.as_deref(), Some("reg/\"sup\":1"));
+        assert_eq!(serde_json::to_value(&typed).unwrap(), c);
+    }
+
+    #[test]
+    fn volume_and_mount() {
+        let v = json_of(|o| volume(o, "respawn-1"));
+        assert_eq!(v, json!({"name": "respawn-1", "emptyDir": {"sizeLimit": "16Mi"}}));
+        let typed: k8s_openapi::api::core::v1::Volume = serde_json::from_value(v).unwrap();
+        assert!(typed.empty_dir.is_some());
+        assert_eq!(
+            json_of(|o| mount(o, "respawn-1")),
+            json!({"name": "respawn-1", "mountPath": MOUNT_PATH, "readOnly": true})
+        );
     }
 }

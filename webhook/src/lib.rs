@@ -11,6 +11,7 @@ pub mod error;
 pub mod handler;
 pub mod image;
 pub mod inject;
+pub mod jsonw;
 pub mod lookup;
 pub mod metrics;
 pub mod mutate;

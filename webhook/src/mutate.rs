@@ -5,13 +5,13 @@
 use std::collections::{BTreeMap, HashMap};
 
 use crate::podview::{Container, Pod};
-use serde_json::{Map, Value, json};
 
 use crate::argv;
 use crate::config::{FailurePolicy, Injection};
 use crate::image::{ImageConfig, LookupError, Platform};
 use crate::inject;
-use crate::patch::PatchBuilder;
+use crate::jsonw;
+use crate::patch::PatchWriter;
 use crate::settings::{self, PodSettings};
 
 /// Why a pod is admitted unchanged (also the `reason` label of the skipped metric).
@@ -81,8 +81,8 @@ pub struct WrapPlan {
 pub enum Outcome {
     /// Admit with this patch.
     Patch {
-        /// The JSON patch.
-        patch: json_patch::Patch,
+        /// The JSON patch, as JSON text (an array of `add` operations).
+        patch: Vec<u8>,
         /// Names of the wrapped containers.
         wrapped: Vec<String>,
         /// Warnings for the user.
@@ -103,6 +103,11 @@ pub enum Outcome {
         warnings: Vec<String>,
     },
 }
+
+/// Where the status annotation goes (`settings::STATUS` escaped; a test checks).
+pub const STATUS_PATH: &str = "/metadata/annotations/respawn.dev~1status";
+/// Where the original-argv annotation goes (`settings::ORIGINAL_ARGV` escaped; a test checks).
+pub const ORIGINAL_ARGV_PATH: &str = "/metadata/annotations/respawn.dev~1original-argv";
 
 /// Lookup results by image reference.
 pub type Resolved = HashMap<String, Result<ImageConfig, LookupError>>;
@@ -293,51 +298,52 @@ pub fn apply(pod: &Pod, plan: &WrapPlan, resolved: &Resolved, cfg: &Injection) -
             Err(e) => return lookup_failed(plan.policy, &c.name, &image_ref, &e.to_string(), warnings),
         }
     }
-    let mut b = PatchBuilder::default();
+    let mut b = PatchWriter::default();
     let names = inject::Names::pick(pod);
-    let volumes_present = spec.volumes.is_some();
-    b.append(
-        &["spec", "volumes"],
-        volumes_present,
-        inject::volume(&names.volume),
-    );
-    let init = inject::init_container(
-        &names.init,
-        &names.volume,
-        &cfg.supervisor_image,
-        &cfg.supervisor_pull_policy,
-    );
-    b.ensure(
-        &["spec", "initContainers"],
-        spec.init_containers.is_some(),
-        json!([]),
-    );
-    b.add(&["spec", "initContainers", "0"], init);
-    let mut original = Map::new();
-    let mut wrapped = Vec::new();
+    b.append("/spec/volumes", spec.volumes.is_some(), |out| {
+        inject::volume(out, &names.volume)
+    });
+    b.ensure("/spec/initContainers", spec.init_containers.is_some(), "[]");
+    b.add("/spec/initContainers/0", |out| {
+        inject::init_container(
+            out,
+            &names.init,
+            &names.volume,
+            &cfg.supervisor_image,
+            &cfg.supervisor_pull_policy,
+        )
+    });
+    let mut original = Vec::with_capacity(argvs.len());
+    let mut wrapped = Vec::with_capacity(argvs.len());
     for (i, argv, source, image) in argvs {
         let c = &spec.containers[i];
         inject::wrap_container(
             &mut b,
             i,
             c,
-            argv,
+            &argv,
             &names.volume,
             &plan.settings.env,
             &mut warnings,
         );
-        original.insert(c.name.clone(), inject::original_entry(c, source, image));
-        wrapped.push(c.name.clone());
+        original.push(inject::Original {
+            container: c,
+            source,
+            image,
+        });
+        wrapped.push(c.name.to_string());
     }
-    let annotations_present = pod.metadata.annotations.is_some();
-    b.ensure(&["metadata", "annotations"], annotations_present, json!({}));
-    b.add(&["metadata", "annotations", settings::STATUS], json!("injected"));
-    b.add(
-        &["metadata", "annotations", settings::ORIGINAL_ARGV],
-        json!(Value::Object(original).to_string()),
-    );
+    b.ensure("/metadata/annotations", pod.metadata.annotations.is_some(), "{}");
+    b.add_json(STATUS_PATH, r#""injected""#);
+    let mut annotation = Vec::with_capacity(256);
+    inject::original_argv(&mut annotation, &mut original);
+    b.add(ORIGINAL_ARGV_PATH, |out| {
+        out.push(b'"');
+        jsonw::escaped_utf8(out, &annotation);
+        out.push(b'"');
+    });
     Outcome::Patch {
-        patch: b.build(),
+        patch: b.finish(),
         wrapped,
         warnings,
     }
@@ -360,5 +366,17 @@ fn lookup_failed(
                 warnings,
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn annotation_paths_are_the_escaped_keys() {
+        let at = |key| crate::patch::pointer(&["metadata", "annotations", key]);
+        assert_eq!(STATUS_PATH, at(settings::STATUS));
+        assert_eq!(ORIGINAL_ARGV_PATH, at(settings::ORIGINAL_ARGV));
     }
 }

@@ -1,52 +1,81 @@
-//! A small JSON Patch builder: pointers built with `PointerBuf::from_tokens` (so `/` and `~` in
-//! annotation keys are escaped), and missing parents created before their children.
+//! A JSON Patch (RFC 6902) written straight into bytes: `add` operations only, and missing
+//! parents created before their children. Paths are JSON pointers (RFC 6901) given already
+//! escaped — constants, or built with [`pointer`] (`/` and `~` in annotation keys). The values
+//! are written by the caller with [`crate::jsonw`]; the result is the patch's JSON text.
 
-use json_patch::{AddOperation, Patch, PatchOperation, jsonptr::PointerBuf};
-use serde_json::Value;
+use crate::jsonw;
 
-/// Collects `add` operations against one document.
-#[derive(Debug, Default)]
-pub struct PatchBuilder {
-    ops: Vec<PatchOperation>,
+/// Collects `add` operations against one document, as JSON text.
+#[derive(Debug)]
+pub struct PatchWriter {
+    buf: Vec<u8>,
+    ops: usize,
 }
 
-/// Builds a JSON pointer from unescaped tokens.
-pub fn pointer(tokens: &[&str]) -> PointerBuf {
-    PointerBuf::from_tokens(tokens.iter().copied())
+impl Default for PatchWriter {
+    fn default() -> Self {
+        let mut buf = Vec::with_capacity(2048);
+        buf.push(b'[');
+        PatchWriter { buf, ops: 0 }
+    }
 }
 
-impl PatchBuilder {
-    /// `add` of `value` at `tokens` (sets an object member, inserts into an array, `-` appends).
-    pub fn add(&mut self, tokens: &[&str], value: Value) {
-        self.ops.push(PatchOperation::Add(AddOperation {
-            path: pointer(tokens),
-            value,
-        }));
+/// A JSON pointer from unescaped tokens: `~` becomes `~0` and `/` becomes `~1` in each.
+pub fn pointer(tokens: &[&str]) -> String {
+    let mut p = String::new();
+    for t in tokens {
+        p.push('/');
+        p.push_str(&t.replace('~', "~0").replace('/', "~1"));
+    }
+    p
+}
+
+impl PatchWriter {
+    /// `add` at the pointer `path` (sets an object member, inserts into an array, `-`
+    /// appends); `value` writes the value's JSON.
+    pub fn add(&mut self, path: &str, value: impl FnOnce(&mut Vec<u8>)) {
+        if self.ops > 0 {
+            self.buf.push(b',');
+        }
+        self.ops += 1;
+        self.buf.extend_from_slice(br#"{"op":"add","path":"#);
+        jsonw::string(&mut self.buf, path);
+        self.buf.extend_from_slice(br#","value":"#);
+        value(&mut self.buf);
+        self.buf.push(b'}');
     }
 
-    /// Ensures the container at `tokens` exists: adds `empty` there when `present` is false.
-    pub fn ensure(&mut self, tokens: &[&str], present: bool, empty: Value) {
+    /// `add` of a JSON literal.
+    pub fn add_json(&mut self, path: &str, json: &str) {
+        self.add(path, |out| out.extend_from_slice(json.as_bytes()));
+    }
+
+    /// Ensures the object or array at `path` exists: adds `empty` (`{}` or `[]`) there when
+    /// `present` is false.
+    pub fn ensure(&mut self, path: &str, present: bool, empty: &str) {
         if !present {
-            self.add(tokens, empty);
+            self.add_json(path, empty);
         }
     }
 
-    /// Appends `value` to the array at `tokens`, creating the array first when absent.
-    pub fn append(&mut self, tokens: &[&str], present: bool, value: Value) {
-        self.ensure(tokens, present, Value::Array(Vec::new()));
-        let mut path: Vec<&str> = tokens.to_vec();
-        path.push("-");
-        self.add(&path, value);
+    /// Appends a value to the array at `path`, creating the array first when absent.
+    pub fn append(&mut self, path: &str, present: bool, value: impl FnOnce(&mut Vec<u8>)) {
+        self.ensure(path, present, "[]");
+        let mut end = String::with_capacity(path.len() + 2);
+        end.push_str(path);
+        end.push_str("/-");
+        self.add(&end, value);
     }
 
     /// True when nothing was added.
     pub fn is_empty(&self) -> bool {
-        self.ops.is_empty()
+        self.ops == 0
     }
 
-    /// The finished patch.
-    pub fn build(self) -> Patch {
-        Patch(self.ops)
+    /// The finished patch: a JSON array of operations.
+    pub fn finish(mut self) -> Vec<u8> {
+        self.buf.push(b']');
+        self.buf
     }
 }
 
@@ -56,26 +85,38 @@ mod tests {
     use serde_json::json;
 
     #[test]
-    fn keys_are_escaped() {
+    fn parents_first_then_children_apply_cleanly() {
+        let mut doc = json!({"spec": {}});
+        let mut b = PatchWriter::default();
+        assert!(b.is_empty());
+        b.append("/spec/volumes", false, |o| o.extend_from_slice(br#"{"name":"v"}"#));
+        b.append("/spec/volumes", true, |o| jsonw::string(o, "w"));
+        b.ensure("/metadata", false, "{}");
+        b.add(&pointer(&["metadata", "x/y"]), |o| jsonw::string(o, "1"));
+        b.ensure("/metadata", true, "{}");
+        let patch: json_patch::Patch = serde_json::from_slice(&b.finish()).unwrap();
+        assert_eq!(patch.0.len(), 5);
+        json_patch::patch(&mut doc, &patch).unwrap();
         assert_eq!(
-            pointer(&["metadata", "annotations", "respawn.dev/status"]).as_str(),
-            "/metadata/annotations/respawn.dev~1status"
+            doc,
+            json!({"spec": {"volumes": [{"name": "v"}, "w"]}, "metadata": {"x/y": "1"}})
         );
-        assert_eq!(pointer(&["a~b"]).as_str(), "/a~0b");
     }
 
     #[test]
-    fn parents_first_then_children_apply_cleanly() {
-        let mut doc = json!({"spec": {}});
-        let mut b = PatchBuilder::default();
-        b.append(&["spec", "volumes"], false, json!({"name": "v"}));
-        b.append(&["spec", "volumes"], true, json!({"name": "w"}));
-        b.ensure(&["metadata"], false, json!({}));
-        b.add(&["metadata", "x/y"], json!("1"));
-        json_patch::patch(&mut doc, &b.build()).unwrap();
+    fn pointers_escape_tilde_then_slash() {
         assert_eq!(
-            doc,
-            json!({"spec": {"volumes": [{"name": "v"}, {"name": "w"}]}, "metadata": {"x/y": "1"}})
+            pointer(&["metadata", "annotations", "respawn.dev/status"]),
+            "/metadata/annotations/respawn.dev~1status"
         );
+        assert_eq!(pointer(&["a~b"]), "/a~0b");
+        assert_eq!(pointer(&["~1"]), "/~01");
+        let doc = json!({"a/b": {"~1": 7}});
+        assert_eq!(doc.pointer(&pointer(&["a/b", "~1"])), Some(&json!(7)));
+    }
+
+    #[test]
+    fn empty_patch_is_an_empty_array() {
+        assert_eq!(PatchWriter::default().finish(), b"[]");
     }
 }

@@ -10,6 +10,7 @@
 //! largest part, up to several KB) goes into the body as is, instead of through serde's string
 //! escaping; a test proves the bytes equal serde's rendering of the same struct.
 
+use crate::jsonw;
 use crate::podview::Pod;
 use base64::Engine;
 use kube::core::{GroupVersionKind, admission::Operation};
@@ -66,9 +67,9 @@ pub struct ResponseOut {
     /// Reason shown to the user when denied.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<StatusOut>,
-    /// Base64 of the JSON patch.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub patch: Option<String>,
+    /// The JSON patch (its JSON text), sent as base64.
+    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "base64_patch")]
+    pub patch: Option<Vec<u8>>,
     /// `JSONPatch` when `patch` is set.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub patch_type: Option<&'static str>,
@@ -103,12 +104,10 @@ impl ResponseOut {
         }
     }
 
-    /// Allowed with a JSON patch (base64-encoded here).
-    pub fn patched(uid: &str, patch: &json_patch::Patch) -> Self {
-        let mut bytes = Vec::with_capacity(2048);
-        serde_json::to_writer(&mut bytes, patch).expect("a JSON patch always serializes");
+    /// Allowed with a JSON patch (its JSON text; base64-encoded on the wire).
+    pub fn patched(uid: &str, patch: Vec<u8>) -> Self {
         ResponseOut {
-            patch: Some(base64::engine::general_purpose::STANDARD.encode(bytes)),
+            patch: Some(patch),
             patch_type: Some("JSONPatch"),
             ..Self::allow(uid)
         }
@@ -161,11 +160,11 @@ impl ResponseOut {
 }
 
 impl ReviewOut {
-    /// The JSON body, byte for byte what serde renders for this struct. Standard base64 needs no
-    /// JSON escaping, so the patch is copied in unscanned; every other string goes through serde.
+    /// The JSON body, byte for byte what serde renders for this struct. The patch is
+    /// base64-encoded straight into the body (standard base64 needs no JSON escaping).
     pub fn to_json(&self) -> Vec<u8> {
         let r = &self.response;
-        let patch_len = r.patch.as_ref().map_or(0, String::len);
+        let patch_len = r.patch.as_ref().map_or(0, |p| p.len().div_ceil(3) * 4);
         let mut out = Vec::with_capacity(256 + patch_len);
         out.extend_from_slice(br#"{"apiVersion":"#);
         write_json(&mut out, self.api_version);
@@ -183,13 +182,8 @@ impl ReviewOut {
             write_json(&mut out, status);
         }
         if let Some(patch) = &r.patch {
-            debug_assert!(
-                patch
-                    .bytes()
-                    .all(|c| c.is_ascii_alphanumeric() || b"+/=".contains(&c))
-            );
             out.extend_from_slice(br#","patch":""#);
-            out.extend_from_slice(patch.as_bytes());
+            jsonw::base64(&mut out, patch);
             out.push(b'"');
         }
         if let Some(patch_type) = r.patch_type {
@@ -205,6 +199,11 @@ impl ReviewOut {
     }
 }
 
+fn base64_patch<S: serde::Serializer>(patch: &Option<Vec<u8>>, s: S) -> Result<S::Ok, S::Error> {
+    let bytes = patch.as_deref().unwrap_or_default();
+    s.serialize_str(&base64::engine::general_purpose::STANDARD.encode(bytes))
+}
+
 fn write_json<T: Serialize + ?Sized>(out: &mut Vec<u8>, value: &T) {
     serde_json::to_writer(out, value).expect("strings and numbers always serialize");
 }
@@ -212,17 +211,16 @@ fn write_json<T: Serialize + ?Sized>(out: &mut Vec<u8>, value: &T) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use json_patch::{AddOperation, Patch, PatchOperation};
+    use json_patch::Patch;
     use serde_json::json;
 
     #[test]
     fn patch_is_a_base64_string_on_the_wire() {
-        let patch = Patch(vec![PatchOperation::Add(AddOperation {
-            path: crate::patch::pointer(&["metadata", "labels"]),
-            value: json!({}),
-        })]);
+        let mut patch = crate::patch::PatchWriter::default();
+        patch.add_json("/metadata/labels", "{}");
         let wire: Value =
-            serde_json::from_slice(&ResponseOut::patched("u1", &patch).into_review().to_json()).unwrap();
+            serde_json::from_slice(&ResponseOut::patched("u1", patch.finish()).into_review().to_json())
+                .unwrap();
         let b64 = wire["response"]["patch"]
             .as_str()
             .expect("patch must be a string");
@@ -255,16 +253,17 @@ mod tests {
 
     #[test]
     fn hand_written_body_is_what_serde_writes() {
-        let patch = Patch(vec![PatchOperation::Add(AddOperation {
-            path: crate::patch::pointer(&["metadata", "annotations", "a/b~c"]),
-            value: json!({"k": "v \"quoted\" \u{e9}\n", "n": [1, 2]}),
-        })]);
+        let mut patch = crate::patch::PatchWriter::default();
+        patch.add(&crate::patch::pointer(&["metadata", "annotations", "a/b~c"]), |o| {
+            o.extend_from_slice(br#"{"k":"v \"quoted\" \u00e9\n","n":[1,2]}"#)
+        });
+        let patch = patch.finish();
         let tricky = "uid \"with\" \\ slashes \u{1}\t and \u{1F600}".to_string();
         let cases = [
             ResponseOut::allow("u1"),
             ResponseOut::allow(&tricky).with_warnings(vec![tricky.clone(), "w2".into()]),
-            ResponseOut::patched("u2", &patch),
-            ResponseOut::patched("u3", &Patch(vec![])).with_warnings(vec!["careful: \"x\"".into()]),
+            ResponseOut::patched("u2", patch.clone()),
+            ResponseOut::patched("u3", b"[]".to_vec()).with_warnings(vec!["careful: \"x\"".into()]),
             ResponseOut::deny("u4", format!("denied: {tricky}")),
             ResponseOut::invalid("", "respawn: cannot read".into()),
         ];

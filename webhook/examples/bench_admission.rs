@@ -180,17 +180,13 @@ async fn handler_cost(state: Arc<AppState>, body: &Bytes) -> f64 {
     start.elapsed().as_secs_f64() * 1e6 / n as f64
 }
 
-/// The binary's default logging (`main.rs`: fmt layer, `info`, no ANSI when not a terminal).
+/// The binary's default logging (`main.rs`: `logfmt::init`, `info`, no ANSI as when not a terminal).
 fn default_logging() {
     let sink = std::fs::OpenOptions::new()
         .write(true)
         .open("/dev/null")
         .expect("/dev/null");
-    tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::new("info"))
-        .with_ansi(false)
-        .with_writer(Arc::new(sink))
-        .init();
+    respawn_webhook::logfmt::init(tracing_subscriber::EnvFilter::new("info"), false, Arc::new(sink));
 }
 
 /// The fixture as the apiserver sends it: compact JSON.

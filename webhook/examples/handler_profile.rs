@@ -5,7 +5,7 @@
 //! two values of `N` and divide the difference by the difference of `N` to get the cost of one
 //! review without the start-up.
 //!
-//! Logging is set up as `respawn-webhook` does by default (fmt layer, `info`), writing into a
+//! Logging is set up as `respawn-webhook` does by default (`logfmt::init`, `info`), writing into a
 //! discarding writer so the formatting is counted but the terminal is not flooded.
 //!
 //! The fixture is re-serialized compactly, as kube-apiserver sends it (Go's `json.Marshal`, no
@@ -28,11 +28,7 @@ fn main() {
         .next()
         .map_or(1000, |s| s.parse().expect("N must be a number"));
     let fixture = args.next().unwrap_or_else(|| "replicaset-pod.json".into());
-    tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::new("info"))
-        .with_ansi(false)
-        .with_writer(std::io::sink)
-        .init();
+    respawn_webhook::logfmt::init(tracing_subscriber::EnvFilter::new("info"), false, std::io::sink);
     let path = format!("{}/tests/fixtures/{fixture}", env!("CARGO_MANIFEST_DIR"));
     let file = std::fs::read(&path).expect("fixture");
     let body = if args.next().as_deref() == Some("pretty") {

@@ -12,6 +12,7 @@ pub mod handler;
 pub mod image;
 pub mod inject;
 pub mod jsonw;
+pub mod logfmt;
 pub mod lookup;
 pub mod metrics;
 pub mod mutate;

@@ -12,6 +12,7 @@ use kube::core::{
 use tracing::{debug, info, warn};
 
 use crate::config::Injection;
+use crate::fastjson;
 use crate::image::ImageConfigProvider;
 use crate::lookup;
 use crate::metrics::Metrics;
@@ -54,10 +55,13 @@ fn timeout_param(query: &str) -> Option<Duration> {
 
 /// Reads the review and answers it; the second value is the `result` metric label.
 ///
-/// Hot path: one parse straight into a typed Pod review. Only when that fails is the body parsed
-/// again, untyped, to tell a non-Pod kind or a broken Pod from an unreadable request.
+/// Hot path: one pass of [`fastjson`] straight into the Pod review view; serde_json reads the
+/// body only when that reader declines (anything unusual), and then gives the answer or the
+/// precise error. Only when serde also fails is the body parsed again, untyped, to tell a
+/// non-Pod kind or a broken Pod from an unreadable request.
 async fn review(st: &AppState, timeout: Option<Duration>, body: &[u8]) -> (ResponseOut, &'static str) {
-    let req = match serde_json::from_slice::<PodReviewIn>(body) {
+    let parsed = fastjson::pod_review(body).map_or_else(|| serde_json::from_slice(body), Ok);
+    let req = match parsed {
         Ok(PodReviewIn { request: Some(r) }) => r,
         Ok(PodReviewIn { request: None }) => return no_request(),
         Err(pod_error) => return untyped(body, &pod_error),

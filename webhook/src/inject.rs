@@ -63,7 +63,9 @@ pub fn init_container(out: &mut Vec<u8>, name: &str, volume: &str, image: &str, 
     jsonw::string(out, image);
     out.extend_from_slice(br#","imagePullPolicy":"#);
     jsonw::string(out, pull_policy);
-    out.extend_from_slice(br#","command":["/respawn","install","/respawn-vol/respawn"],"volumeMounts":[{"name":"#);
+    out.extend_from_slice(
+        br#","command":["/respawn","install","/respawn-vol/respawn"],"volumeMounts":[{"name":"#,
+    );
     jsonw::string(out, volume);
     out.extend_from_slice(br#","mountPath":"/respawn-vol"},{"name":"#);
     jsonw::string(out, volume);

@@ -49,7 +49,7 @@ pub fn escaped_utf8(out: &mut Vec<u8>, bytes: &[u8]) {
 
 /// The high bit of every byte of `w` (little-endian) that is `"`, `\` or below 0x20; bytes
 /// above the lowest match may be flagged falsely.
-fn escape_mask(w: u64) -> u64 {
+pub(crate) fn escape_mask(w: u64) -> u64 {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGH: u64 = 0x8080_8080_8080_8080;
     let zero_byte = |x: u64| x.wrapping_sub(ONES) & !x & HIGH;
@@ -67,7 +67,14 @@ fn escape_byte(out: &mut Vec<u8>, b: u8) {
         b'\t' => out.extend_from_slice(b"\\t"),
         0x08 => out.extend_from_slice(b"\\b"),
         0x0c => out.extend_from_slice(b"\\f"),
-        _ => out.extend_from_slice(&[b'\\', b'u', b'0', b'0', HEX[(b >> 4) as usize], HEX[(b & 0xf) as usize]]),
+        _ => out.extend_from_slice(&[
+            b'\\',
+            b'u',
+            b'0',
+            b'0',
+            HEX[(b >> 4) as usize],
+            HEX[(b & 0xf) as usize],
+        ]),
     }
 }
 
@@ -151,7 +158,18 @@ mod tests {
 
     #[test]
     fn base64_edges() {
-        for s in ["", "f", "fo", "foo", "foob", "fooba", "foobar", "foobarb", "foobarba", "foobarbaz"] {
+        for s in [
+            "",
+            "f",
+            "fo",
+            "foo",
+            "foob",
+            "fooba",
+            "foobar",
+            "foobarb",
+            "foobarba",
+            "foobarbaz",
+        ] {
             let want = base64::engine::general_purpose::STANDARD.encode(s);
             assert_eq!(to_string(|o| base64(o, s.as_bytes())), want, "{s:?}");
         }

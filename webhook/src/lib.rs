@@ -8,6 +8,7 @@
 pub mod argv;
 pub mod config;
 pub mod error;
+pub mod fastjson;
 pub mod handler;
 pub mod image;
 pub mod inject;

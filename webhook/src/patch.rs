@@ -89,7 +89,9 @@ mod tests {
         let mut doc = json!({"spec": {}});
         let mut b = PatchWriter::default();
         assert!(b.is_empty());
-        b.append("/spec/volumes", false, |o| o.extend_from_slice(br#"{"name":"v"}"#));
+        b.append("/spec/volumes", false, |o| {
+            o.extend_from_slice(br#"{"name":"v"}"#)
+        });
         b.append("/spec/volumes", true, |o| jsonw::string(o, "w"));
         b.ensure("/metadata", false, "{}");
         b.add(&pointer(&["metadata", "x/y"]), |o| jsonw::string(o, "1"));

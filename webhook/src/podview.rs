@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 
 /// The Pod fields the webhook reads.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 pub struct Pod {
     /// metadata
     #[serde(default)]
@@ -20,7 +20,7 @@ pub struct Pod {
 }
 
 /// `metadata` subset.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ObjectMeta {
     /// `name`; absent for pods a controller creates.
@@ -41,7 +41,7 @@ pub struct ObjectMeta {
 }
 
 /// `spec` subset.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PodSpec {
     /// `containers`.
@@ -71,7 +71,7 @@ pub struct PodSpec {
 }
 
 /// Anything identified by `name` (volumes, pull secrets, `os`, ephemeral containers, env vars).
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 pub struct Named {
     /// `name`.
     #[serde(default)]
@@ -79,7 +79,7 @@ pub struct Named {
 }
 
 /// `containers[*]` / `initContainers[*]` subset.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Container {
     /// `name`.
@@ -103,7 +103,7 @@ pub struct Container {
 }
 
 /// `volumeMounts[*]` subset.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct VolumeMount {
     /// `mountPath`.

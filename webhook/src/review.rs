@@ -17,14 +17,14 @@ use kube::core::{GroupVersionKind, admission::Operation};
 use serde::{Deserialize, Serialize};
 
 /// An AdmissionReview whose object is a Pod (only the fields the webhook reads).
-#[derive(Debug, Deserialize)]
+#[derive(Debug, PartialEq, Deserialize)]
 pub struct PodReviewIn {
     /// The request; absent in a malformed review.
     pub request: Option<PodRequestIn>,
 }
 
 /// The fields of `AdmissionRequest` the webhook reads.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, PartialEq, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PodRequestIn {
     /// Echoed in the response.
@@ -254,9 +254,10 @@ mod tests {
     #[test]
     fn hand_written_body_is_what_serde_writes() {
         let mut patch = crate::patch::PatchWriter::default();
-        patch.add(&crate::patch::pointer(&["metadata", "annotations", "a/b~c"]), |o| {
-            o.extend_from_slice(br#"{"k":"v \"quoted\" \u00e9\n","n":[1,2]}"#)
-        });
+        patch.add(
+            &crate::patch::pointer(&["metadata", "annotations", "a/b~c"]),
+            |o| o.extend_from_slice(br#"{"k":"v \"quoted\" \u00e9\n","n":[1,2]}"#),
+        );
         let patch = patch.finish();
         let tricky = "uid \"with\" \\ slashes \u{1}\t and \u{1F600}".to_string();
         let cases = [

@@ -8,7 +8,8 @@
 //! probe, `application/json`); the webhook logs each decision as the binary does by default
 //! (fmt layer at `info`), into `/dev/null` so the write is paid but the terminal is not flooded.
 //!
-//! Usage: `bench_admission [--rate N] [--seconds S] [--concurrency C] [--tput-seconds S]`
+//! Usage: `bench_admission [--rate N] [--seconds S] [--concurrency C] [--tput-seconds S]
+//! [--only echo|webhook]`
 
 use std::{
     net::SocketAddr,
@@ -33,6 +34,8 @@ struct Args {
     seconds: u64,
     concurrency: usize,
     tput_seconds: u64,
+    /// `--only echo|webhook`: load one target only (for profiling with perf); no ratios.
+    only: Option<String>,
 }
 
 fn args() -> Args {
@@ -41,9 +44,14 @@ fn args() -> Args {
         seconds: 10,
         concurrency: 32,
         tput_seconds: 5,
+        only: None,
     };
     let v: Vec<String> = std::env::args().skip(1).collect();
     for pair in v.chunks(2) {
+        if pair[0] == "--only" {
+            a.only = pair.get(1).cloned();
+            continue;
+        }
         let n: u64 = pair
             .get(1)
             .and_then(|s| s.parse().ok())
@@ -275,6 +283,9 @@ fn main() {
             ("echo", echo),
             ("webhook", webhook.admission),
         ] {
+            if a.only.as_deref().is_some_and(|o| o != name) {
+                continue;
+            }
             let lat = fixed_rate(addr, &ca, &body, a.rate, a.seconds).await;
             let tput = throughput(addr, &ca, &body, a.concurrency, a.tput_seconds).await;
             let row = (name, pct(&lat, 0.50), pct(&lat, 0.99), pct(&lat, 1.0), tput);
@@ -283,6 +294,9 @@ fn main() {
                 row.0, row.1, row.2, row.3, row.4
             );
             rows.push(row);
+        }
+        if a.only.is_some() {
+            return;
         }
         // Best of the two rounds for each target (warm caches, less noise from neighbours).
         let best = |n: &str| {

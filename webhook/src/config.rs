@@ -116,6 +116,10 @@ pub struct Injection {
     /// The webhook's own namespace (always excluded); set from the downward API.
     #[arg(long, env = "POD_NAMESPACE", hide = true)]
     pub own_namespace: Option<String>,
+
+    /// The init-container patch operation, rendered once (see `inject::InitHeads`).
+    #[arg(skip)]
+    pub rendered: std::sync::OnceLock<crate::inject::InitHeads>,
 }
 
 impl Injection {
@@ -137,6 +141,7 @@ impl Injection {
             exclude_namespaces: Vec::new(),
             default_settings: Vec::new(),
             own_namespace: None,
+            rendered: Default::default(),
         }
     }
 }

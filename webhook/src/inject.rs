@@ -3,9 +3,10 @@
 //! changes (command, args, mount, env) with the original-argv entry.
 
 use crate::argv::Source;
+use crate::config::Injection;
 use crate::image::ImageConfig;
 use crate::jsonw;
-use crate::patch::PatchWriter;
+use crate::patch::{Head, PatchWriter};
 use crate::podview::{Container, Pod};
 
 /// Where wrapped containers see the volume; the supervisor is `/respawn/respawn`.
@@ -77,6 +78,77 @@ pub fn init_container(out: &mut Vec<u8>, name: &str, volume: &str, image: &str, 
         r#""capabilities":{"drop":["ALL"]},"seccompProfile":{"type":"RuntimeDefault"}},"#,
         r#""terminationMessagePolicy":"FallbackToLogsOnError"}"#
     ).as_bytes());
+}
+
+/// Where the init container goes: the list itself when the pod has none, else index 0.
+fn init_path(present: bool) -> &'static str {
+    if present {
+        "/spec/initContainers/0"
+    } else {
+        "/spec/initContainers"
+    }
+}
+
+/// The value added at [`init_path`]: the init container, in a list when the pod has none.
+fn init_value(out: &mut Vec<u8>, present: bool, names: &Names, cfg: &Injection) {
+    if !present {
+        out.push(b'[');
+    }
+    init_container(
+        out,
+        &names.init,
+        &names.volume,
+        &cfg.supervisor_image,
+        &cfg.supervisor_pull_policy,
+    );
+    if !present {
+        out.push(b']');
+    }
+}
+
+/// The init-container operation for the default names, rendered once per configuration with
+/// its base64: it is the same for every pod without a name collision, and the largest part of
+/// every patch.
+#[derive(Debug, Clone)]
+pub struct InitHeads {
+    image: String,
+    pull_policy: String,
+    absent: Head,
+    present: Head,
+}
+
+impl InitHeads {
+    fn new(cfg: &Injection) -> InitHeads {
+        let names = Names {
+            volume: VOLUME_NAME.to_string(),
+            init: INIT_NAME.to_string(),
+        };
+        let head = |present| Head::new(init_path(present), |out| init_value(out, present, &names, cfg));
+        InitHeads {
+            image: cfg.supervisor_image.clone(),
+            pull_policy: cfg.supervisor_pull_policy.clone(),
+            absent: head(false),
+            present: head(true),
+        }
+    }
+}
+
+/// A patch writer whose first operation adds the init container: from the cache when the
+/// names are the default ones and the configuration is the one rendered.
+pub(crate) fn start_patch(cfg: &Injection, names: &Names, present: bool) -> PatchWriter {
+    if names.volume == VOLUME_NAME && names.init == INIT_NAME {
+        let heads = cfg.rendered.get_or_init(|| InitHeads::new(cfg));
+        if heads.image == cfg.supervisor_image && heads.pull_policy == cfg.supervisor_pull_policy {
+            return PatchWriter::starting_with(if present {
+                &heads.present
+            } else {
+                &heads.absent
+            });
+        }
+    }
+    let mut b = PatchWriter::default();
+    b.add(init_path(present), |out| init_value(out, present, names, cfg));
+    b
 }
 
 /// Free names for the volume and the init container.
@@ -247,6 +319,39 @@ mod tests {
         let typed: k8s_openapi::api::core::v1::Container = serde_json::from_value(c.clone()).unwrap();
         assert_eq!(typed.image.as_deref(), Some("reg/\"sup\":1"));
         assert_eq!(serde_json::to_value(&typed).unwrap(), c);
+    }
+
+    fn ops(b: PatchWriter) -> Value {
+        serde_json::from_slice(b.finish().json()).expect("a JSON patch")
+    }
+
+    #[test]
+    fn the_cached_init_operation_is_the_rendered_one_and_follows_the_configuration() {
+        let mut cfg = Injection::for_tests("reg/sup:1");
+        let default = Names {
+            volume: VOLUME_NAME.into(),
+            init: INIT_NAME.into(),
+        };
+        for present in [false, true] {
+            let cached = ops(start_patch(&cfg, &default, present));
+            let mut fresh = PatchWriter::default();
+            fresh.add(init_path(present), |o| init_value(o, present, &default, &cfg));
+            assert_eq!(cached, ops(fresh));
+        }
+        assert!(cfg.rendered.get().is_some(), "default names use the cache");
+        cfg.supervisor_image = "reg/sup:2".into();
+        cfg.supervisor_pull_policy = "Always".into();
+        let after = ops(start_patch(&cfg, &default, false));
+        assert_eq!(after[0]["value"][0]["image"], "reg/sup:2");
+        assert_eq!(after[0]["value"][0]["imagePullPolicy"], "Always");
+        let renamed = Names {
+            volume: "respawn-1".into(),
+            init: "respawn-install-1".into(),
+        };
+        let other = ops(start_patch(&cfg, &renamed, true));
+        assert_eq!(other[0]["path"], "/spec/initContainers/0");
+        assert_eq!(other[0]["value"]["name"], "respawn-install-1");
+        assert_eq!(other[0]["value"]["volumeMounts"][0]["name"], "respawn-1");
     }
 
     #[test]

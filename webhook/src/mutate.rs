@@ -11,7 +11,6 @@ use crate::config::{FailurePolicy, Injection};
 use crate::image::{ImageConfig, LookupError, Platform};
 use crate::inject;
 use crate::jsonw;
-use crate::patch::PatchWriter;
 use crate::settings::{self, PodSettings};
 
 /// Why a pod is admitted unchanged (also the `reason` label of the skipped metric).
@@ -81,8 +80,8 @@ pub struct WrapPlan {
 pub enum Outcome {
     /// Admit with this patch.
     Patch {
-        /// The JSON patch, as JSON text (an array of `add` operations).
-        patch: Vec<u8>,
+        /// The JSON patch (an array of `add` operations).
+        patch: crate::patch::Patch,
         /// Names of the wrapped containers.
         wrapped: Vec<String>,
         /// Warnings for the user.
@@ -298,20 +297,10 @@ pub fn apply(pod: &Pod, plan: &WrapPlan, resolved: &Resolved, cfg: &Injection) -
             Err(e) => return lookup_failed(plan.policy, &c.name, &image_ref, &e.to_string(), warnings),
         }
     }
-    let mut b = PatchWriter::default();
     let names = inject::Names::pick(pod);
+    let mut b = inject::start_patch(cfg, &names, spec.init_containers.is_some());
     b.append("/spec/volumes", spec.volumes.is_some(), |out| {
         inject::volume(out, &names.volume)
-    });
-    b.ensure("/spec/initContainers", spec.init_containers.is_some(), "[]");
-    b.add("/spec/initContainers/0", |out| {
-        inject::init_container(
-            out,
-            &names.init,
-            &names.volume,
-            &cfg.supervisor_image,
-            &cfg.supervisor_pull_policy,
-        )
     });
     let mut original = Vec::with_capacity(argvs.len());
     let mut wrapped = Vec::with_capacity(argvs.len());

@@ -3,20 +3,86 @@
 //! escaped — constants, or built with [`pointer`] (`/` and `~` in annotation keys). The values
 //! are written by the caller with [`crate::jsonw`]; the result is the patch's JSON text.
 
+use std::sync::Arc;
+
 use crate::jsonw;
+
+/// A finished patch: its JSON text, and possibly the base64 of a leading part rendered once
+/// and shared by every patch that starts with it (see [`Head`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Patch {
+    json: Vec<u8>,
+    head: Option<(usize, Arc<[u8]>)>,
+}
+
+impl Patch {
+    /// The JSON text: an array of operations.
+    pub fn json(&self) -> &[u8] {
+        &self.json
+    }
+
+    /// Appends the standard base64 of [`Self::json`]: the cached head's encoding, then the
+    /// rest (the head is a multiple of three bytes long, so the two encodings join exactly).
+    pub fn write_base64(&self, out: &mut Vec<u8>) {
+        let rest = match &self.head {
+            Some((len, encoded)) => {
+                out.extend_from_slice(encoded);
+                &self.json[*len..]
+            }
+            None => &self.json[..],
+        };
+        jsonw::base64(out, rest);
+    }
+
+    /// Length of the base64 text.
+    pub fn base64_len(&self) -> usize {
+        self.json.len().div_ceil(3) * 4
+    }
+}
+
+/// The start of a patch (`[` and a first operation) rendered once: JSON padded with spaces to
+/// a multiple of three bytes, and its base64.
+#[derive(Debug, Clone)]
+pub struct Head {
+    json: Vec<u8>,
+    base64: Arc<[u8]>,
+}
+
+impl Head {
+    /// Renders `[` and one `add` at `path`.
+    pub fn new(path: &str, value: impl FnOnce(&mut Vec<u8>)) -> Head {
+        let mut w = PatchWriter::default();
+        w.add(path, value);
+        let mut json = w.buf;
+        while json.len() % 3 != 0 {
+            json.push(b' ');
+        }
+        let mut base64 = Vec::new();
+        jsonw::base64(&mut base64, &json);
+        Head {
+            json,
+            base64: base64.into(),
+        }
+    }
+}
 
 /// Collects `add` operations against one document, as JSON text.
 #[derive(Debug)]
 pub struct PatchWriter {
     buf: Vec<u8>,
     ops: usize,
+    head: Option<(usize, Arc<[u8]>)>,
 }
 
 impl Default for PatchWriter {
     fn default() -> Self {
         let mut buf = Vec::with_capacity(2048);
         buf.push(b'[');
-        PatchWriter { buf, ops: 0 }
+        PatchWriter {
+            buf,
+            ops: 0,
+            head: None,
+        }
     }
 }
 
@@ -31,6 +97,17 @@ pub fn pointer(tokens: &[&str]) -> String {
 }
 
 impl PatchWriter {
+    /// A patch whose first operation is `head`'s.
+    pub fn starting_with(head: &Head) -> PatchWriter {
+        let mut buf = Vec::with_capacity(head.json.len() + 1536);
+        buf.extend_from_slice(&head.json);
+        PatchWriter {
+            buf,
+            ops: 1,
+            head: Some((head.json.len(), head.base64.clone())),
+        }
+    }
+
     /// `add` at the pointer `path` (sets an object member, inserts into an array, `-`
     /// appends); `value` writes the value's JSON.
     pub fn add(&mut self, path: &str, value: impl FnOnce(&mut Vec<u8>)) {
@@ -73,9 +150,12 @@ impl PatchWriter {
     }
 
     /// The finished patch: a JSON array of operations.
-    pub fn finish(mut self) -> Vec<u8> {
+    pub fn finish(mut self) -> Patch {
         self.buf.push(b']');
-        self.buf
+        Patch {
+            json: self.buf,
+            head: self.head,
+        }
     }
 }
 
@@ -96,7 +176,7 @@ mod tests {
         b.ensure("/metadata", false, "{}");
         b.add(&pointer(&["metadata", "x/y"]), |o| jsonw::string(o, "1"));
         b.ensure("/metadata", true, "{}");
-        let patch: json_patch::Patch = serde_json::from_slice(&b.finish()).unwrap();
+        let patch: json_patch::Patch = serde_json::from_slice(b.finish().json()).unwrap();
         assert_eq!(patch.0.len(), 5);
         json_patch::patch(&mut doc, &patch).unwrap();
         assert_eq!(
@@ -119,6 +199,26 @@ mod tests {
 
     #[test]
     fn empty_patch_is_an_empty_array() {
-        assert_eq!(PatchWriter::default().finish(), b"[]");
+        assert_eq!(PatchWriter::default().finish().json(), b"[]");
+    }
+
+    #[test]
+    fn a_cached_head_encodes_like_the_whole_text() {
+        use base64::Engine;
+        for extra in ["", "x", "xy", "xyz"] {
+            let head = Head::new(&format!("/a{extra}"), |o| jsonw::string(o, "v"));
+            let mut b = PatchWriter::starting_with(&head);
+            for n in 0..3 {
+                b.add(&format!("/b{n}"), |o| jsonw::string(o, extra));
+            }
+            let patch = b.finish();
+            let mut got = Vec::new();
+            patch.write_base64(&mut got);
+            let want = base64::engine::general_purpose::STANDARD.encode(patch.json());
+            assert_eq!(String::from_utf8(got).unwrap(), want);
+            assert_eq!(want.len(), patch.base64_len());
+            let ops: json_patch::Patch = serde_json::from_slice(patch.json()).unwrap();
+            assert_eq!(ops.0.len(), 4, "head and three more");
+        }
     }
 }

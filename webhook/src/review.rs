@@ -10,7 +10,7 @@
 //! largest part, up to several KB) goes into the body as is, instead of through serde's string
 //! escaping; a test proves the bytes equal serde's rendering of the same struct.
 
-use crate::jsonw;
+use crate::patch::Patch;
 use crate::podview::Pod;
 use base64::Engine;
 use kube::core::{GroupVersionKind, admission::Operation};
@@ -67,9 +67,9 @@ pub struct ResponseOut {
     /// Reason shown to the user when denied.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<StatusOut>,
-    /// The JSON patch (its JSON text), sent as base64.
+    /// The JSON patch, sent as base64.
     #[serde(skip_serializing_if = "Option::is_none", serialize_with = "base64_patch")]
-    pub patch: Option<Vec<u8>>,
+    pub patch: Option<Patch>,
     /// `JSONPatch` when `patch` is set.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub patch_type: Option<&'static str>,
@@ -104,8 +104,8 @@ impl ResponseOut {
         }
     }
 
-    /// Allowed with a JSON patch (its JSON text; base64-encoded on the wire).
-    pub fn patched(uid: &str, patch: Vec<u8>) -> Self {
+    /// Allowed with a JSON patch (base64-encoded on the wire).
+    pub fn patched(uid: &str, patch: Patch) -> Self {
         ResponseOut {
             patch: Some(patch),
             patch_type: Some("JSONPatch"),
@@ -164,7 +164,7 @@ impl ReviewOut {
     /// base64-encoded straight into the body (standard base64 needs no JSON escaping).
     pub fn to_json(&self) -> Vec<u8> {
         let r = &self.response;
-        let patch_len = r.patch.as_ref().map_or(0, |p| p.len().div_ceil(3) * 4);
+        let patch_len = r.patch.as_ref().map_or(0, Patch::base64_len);
         let mut out = Vec::with_capacity(256 + patch_len);
         out.extend_from_slice(br#"{"apiVersion":"#);
         write_json(&mut out, self.api_version);
@@ -183,7 +183,7 @@ impl ReviewOut {
         }
         if let Some(patch) = &r.patch {
             out.extend_from_slice(br#","patch":""#);
-            jsonw::base64(&mut out, patch);
+            patch.write_base64(&mut out);
             out.push(b'"');
         }
         if let Some(patch_type) = r.patch_type {
@@ -199,8 +199,8 @@ impl ReviewOut {
     }
 }
 
-fn base64_patch<S: serde::Serializer>(patch: &Option<Vec<u8>>, s: S) -> Result<S::Ok, S::Error> {
-    let bytes = patch.as_deref().unwrap_or_default();
+fn base64_patch<S: serde::Serializer>(patch: &Option<Patch>, s: S) -> Result<S::Ok, S::Error> {
+    let bytes = patch.as_ref().map_or(&[][..], Patch::json);
     s.serialize_str(&base64::engine::general_purpose::STANDARD.encode(bytes))
 }
 
@@ -264,7 +264,7 @@ mod tests {
             ResponseOut::allow("u1"),
             ResponseOut::allow(&tricky).with_warnings(vec![tricky.clone(), "w2".into()]),
             ResponseOut::patched("u2", patch.clone()),
-            ResponseOut::patched("u3", b"[]".to_vec()).with_warnings(vec!["careful: \"x\"".into()]),
+            ResponseOut::patched("u3", crate::patch::PatchWriter::default().finish()).with_warnings(vec!["careful: \"x\"".into()]),
             ResponseOut::deny("u4", format!("denied: {tricky}")),
             ResponseOut::invalid("", "respawn: cannot read".into()),
         ];

@@ -39,7 +39,7 @@ fn run(pod_json: &Value, image: &ImageConfig) -> (Value, bool) {
         panic!("no patch")
     };
     let mut doc = pod_json.clone();
-    let patch: json_patch::Patch = serde_json::from_slice(&patch).expect("the patch is JSON Patch");
+    let patch: json_patch::Patch = serde_json::from_slice(patch.json()).expect("the patch is JSON Patch");
     json_patch::patch(&mut doc, &patch).unwrap();
     (doc["spec"]["containers"][0].clone(), looked_up)
 }
@@ -182,7 +182,7 @@ fn cluster_defaults_from_the_cli_reach_the_container_and_annotations_win() {
         panic!("no patch")
     };
     let mut doc = pod(Some(&["/bin/app"]), None, &json!({"respawn.dev/watch": "/src"}));
-    let patch: json_patch::Patch = serde_json::from_slice(&patch).expect("the patch is JSON Patch");
+    let patch: json_patch::Patch = serde_json::from_slice(patch.json()).expect("the patch is JSON Patch");
     json_patch::patch(&mut doc, &patch).unwrap();
     let env = &doc["spec"]["containers"][0]["env"];
     let get = |name: &str| {

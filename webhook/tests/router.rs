@@ -107,9 +107,8 @@ async fn patch_touches_only_what_changes() {
     assert_eq!(
         paths,
         [
-            "/spec/volumes/-",
             "/spec/initContainers",
-            "/spec/initContainers/0",
+            "/spec/volumes/-",
             "/spec/containers/0/command",
             "/spec/containers/0/args",
             "/spec/containers/0/volumeMounts/-",

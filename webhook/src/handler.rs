@@ -60,7 +60,12 @@ fn timeout_param(query: &str) -> Option<Duration> {
 /// precise error. Only when serde also fails is the body parsed again, untyped, to tell a
 /// non-Pod kind or a broken Pod from an unreadable request.
 async fn review(st: &AppState, timeout: Option<Duration>, body: &[u8]) -> (ResponseOut, &'static str) {
-    let parsed = fastjson::pod_review(body).map_or_else(|| serde_json::from_slice(body), Ok);
+    let fast = fastjson::pod_review(body);
+    st.metrics.read_by(fast.is_some());
+    if fast.is_none() {
+        debug!(bytes = body.len(), "the fast reader declined this body; reading it with serde_json");
+    }
+    let parsed = fast.map_or_else(|| serde_json::from_slice(body), Ok);
     let req = match parsed {
         Ok(PodReviewIn { request: Some(r) }) => r,
         Ok(PodReviewIn { request: None }) => return no_request(),

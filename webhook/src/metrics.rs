@@ -26,6 +26,8 @@ pub struct Metrics {
     denied: Counter,
     lookups: Family<Labels, Counter>,
     latency: Histogram,
+    read_fast: Counter,
+    read_serde: Counter,
 }
 
 impl Default for Metrics {
@@ -83,11 +85,21 @@ impl Metrics {
             "Image config lookups by outcome",
             lookups.clone(),
         );
+        let reads = Family::<Labels, Counter>::default();
+        registry.register(
+            "review_reads",
+            "AdmissionReview bodies by the reader that understood them: fast (the hot-path \
+             reader) or serde (the fallback, for anything the fast reader declines)",
+            reads.clone(),
+        );
         registry.register(
             "admission_duration_seconds",
             "Time to answer an AdmissionReview",
             latency.clone(),
         );
+        // One statement each: the family's read guard must be gone before the next insert.
+        let read_fast = reads.get_or_create(&[("reader", "fast")]).clone();
+        let read_serde = reads.get_or_create(&[("reader", "serde")]).clone();
         Metrics {
             registry: root,
             requests,
@@ -96,6 +108,17 @@ impl Metrics {
             denied,
             lookups,
             latency,
+            read_fast,
+            read_serde,
+        }
+    }
+
+    /// Counts a body read by the hot-path reader (`fast`) or by serde_json (its fallback).
+    pub fn read_by(&self, fast: bool) {
+        if fast {
+            self.read_fast.inc();
+        } else {
+            self.read_serde.inc();
         }
     }
 
@@ -145,6 +168,7 @@ mod tests {
         m.injected();
         m.skipped("disabled");
         m.denied();
+        m.read_by(true);
         m.lookup(&Err(LookupError::Timeout {
             image: "x".into(),
             budget_ms: 1,
@@ -157,6 +181,8 @@ mod tests {
             "respawn_webhook_pods_denied_total 1",
             "respawn_webhook_image_lookups_total{outcome=\"timeout\"} 1",
             "respawn_webhook_admission_duration_seconds_count 1",
+            "respawn_webhook_review_reads_total{reader=\"fast\"} 1",
+            "respawn_webhook_review_reads_total{reader=\"serde\"} 0",
         ] {
             assert!(text.contains(needle), "missing {needle} in\n{text}");
         }

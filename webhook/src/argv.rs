@@ -54,25 +54,19 @@ pub fn resolve(
 ) -> Result<(Vec<String>, Source), ArgvError> {
     if is_set(command) {
         let mut argv = command.cloned().unwrap_or_default();
-        argv.extend(args.cloned().unwrap_or_default());
+        argv.extend(args.into_iter().flatten().cloned());
         return Ok((argv, Source::Pod));
     }
-    let image = image.cloned().unwrap_or_default();
-    let entrypoint = image_entrypoint(&image);
-    let (mut argv, tail, source): (Vec<String>, Vec<String>, Source) = if is_set(args) {
-        (
-            escape_all(&entrypoint),
-            args.cloned().unwrap_or_default(),
-            Source::ImageEntrypoint,
-        )
+    let entrypoint = image.map_or(&[][..], image_entrypoint);
+    let mut argv = escape_all(entrypoint);
+    let source = if is_set(args) {
+        argv.extend(args.into_iter().flatten().cloned());
+        Source::ImageEntrypoint
     } else {
-        (
-            escape_all(&entrypoint),
-            escape_all(image.cmd.as_deref().unwrap_or_default()),
-            Source::Image,
-        )
+        let cmd = image.and_then(|i| i.cmd.as_deref()).unwrap_or_default();
+        argv.extend(cmd.iter().map(|s| escape(s)));
+        Source::Image
     };
-    argv.extend(tail);
     if argv.is_empty() {
         return Err(ArgvError::NothingToRun);
     }
@@ -81,17 +75,21 @@ pub fn resolve(
 
 /// The image's ENTRYPOINT as container runtimes read it: `[""]` (Dockerfile `ENTRYPOINT []`
 /// written by some builders) means none.
-fn image_entrypoint(image: &ImageConfig) -> Vec<String> {
+fn image_entrypoint(image: &ImageConfig) -> &[String] {
     match image.entrypoint.as_deref() {
-        Some([only]) if only.is_empty() => Vec::new(),
-        Some(e) => e.to_vec(),
-        None => Vec::new(),
+        Some([only]) if only.is_empty() => &[],
+        Some(e) => e,
+        None => &[],
     }
 }
 
 /// Doubles every `$`, so the kubelet's expansion turns the string back into itself.
 pub fn escape(s: &str) -> String {
-    s.replace('$', "$$")
+    if s.contains('$') {
+        s.replace('$', "$$")
+    } else {
+        s.to_string()
+    }
 }
 
 fn escape_all(v: &[String]) -> Vec<String> {

@@ -28,7 +28,19 @@ pub struct Metrics {
     latency: Histogram,
     read_fast: Counter,
     read_serde: Counter,
+    /// The hot path's counters, looked up once: `(family, label value, counter)`.
+    hot: Vec<(&'static str, &'static str, Counter)>,
 }
+
+/// Label values counted on every review; their counters are resolved once at start.
+const HOT: [(&str, &str); 6] = [
+    ("requests", "patched"),
+    ("requests", "allowed"),
+    ("requests", "ignored"),
+    ("requests", "denied"),
+    ("requests", "invalid"),
+    ("lookups", "ok"),
+];
 
 impl Default for Metrics {
     fn default() -> Self {
@@ -100,6 +112,15 @@ impl Metrics {
         // One statement each: the family's read guard must be gone before the next insert.
         let read_fast = reads.get_or_create(&[("reader", "fast")]).clone();
         let read_serde = reads.get_or_create(&[("reader", "serde")]).clone();
+        let mut hot = Vec::with_capacity(HOT.len());
+        for (family, value) in HOT {
+            let counter = if family == "requests" {
+                requests.get_or_create(&[("result", value)]).clone()
+            } else {
+                lookups.get_or_create(&[("outcome", value)]).clone()
+            };
+            hot.push((family, value, counter));
+        }
         Metrics {
             registry: root,
             requests,
@@ -110,6 +131,7 @@ impl Metrics {
             latency,
             read_fast,
             read_serde,
+            hot,
         }
     }
 
@@ -122,9 +144,20 @@ impl Metrics {
         }
     }
 
+    /// The pre-resolved counter of `family` for `value`, if it is one of [`HOT`].
+    fn hot(&self, family: &str, value: &str) -> Option<&Counter> {
+        self.hot
+            .iter()
+            .find(|(f, v, _)| *f == family && *v == value)
+            .map(|(_, _, c)| c)
+    }
+
     /// Counts one answered request.
     pub fn request(&self, result: &'static str, took: Duration) {
-        self.requests.get_or_create(&[("result", result)]).inc();
+        match self.hot("requests", result) {
+            Some(c) => c.inc(),
+            None => self.requests.get_or_create(&[("result", result)]).inc(),
+        };
         self.latency.observe(took.as_secs_f64());
     }
 
@@ -146,7 +179,10 @@ impl Metrics {
     /// Counts one lookup result.
     pub fn lookup(&self, result: &Result<crate::image::ImageConfig, LookupError>) {
         let outcome = crate::image::outcome_label(result);
-        self.lookups.get_or_create(&[("outcome", outcome)]).inc();
+        match self.hot("lookups", outcome) {
+            Some(c) => c.inc(),
+            None => self.lookups.get_or_create(&[("outcome", outcome)]).inc(),
+        };
     }
 
     /// The Prometheus text exposition.
@@ -165,6 +201,8 @@ mod tests {
     fn renders_every_family() {
         let m = Metrics::new();
         m.request("patched", Duration::from_millis(1));
+        m.request("made-up", Duration::from_millis(1));
+        m.lookup(&Ok(Default::default()));
         m.injected();
         m.skipped("disabled");
         m.denied();
@@ -180,7 +218,10 @@ mod tests {
             "respawn_webhook_pods_skipped_total{reason=\"disabled\"} 1",
             "respawn_webhook_pods_denied_total 1",
             "respawn_webhook_image_lookups_total{outcome=\"timeout\"} 1",
-            "respawn_webhook_admission_duration_seconds_count 1",
+            "respawn_webhook_admission_requests_total{result=\"made-up\"} 1",
+            "respawn_webhook_admission_requests_total{result=\"denied\"} 0",
+            "respawn_webhook_image_lookups_total{outcome=\"ok\"} 1",
+            "respawn_webhook_admission_duration_seconds_count 2",
             "respawn_webhook_review_reads_total{reader=\"fast\"} 1",
             "respawn_webhook_review_reads_total{reader=\"serde\"} 0",
         ] {

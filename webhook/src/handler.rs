@@ -63,7 +63,10 @@ async fn review(st: &AppState, timeout: Option<Duration>, body: &[u8]) -> (Respo
     let fast = fastjson::pod_review(body);
     st.metrics.read_by(fast.is_some());
     if fast.is_none() {
-        debug!(bytes = body.len(), "the fast reader declined this body; reading it with serde_json");
+        debug!(
+            bytes = body.len(),
+            "the fast reader declined this body; reading it with serde_json"
+        );
     }
     let parsed = fast.map_or_else(|| serde_json::from_slice(body), Ok);
     let req = match parsed {

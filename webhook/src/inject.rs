@@ -139,11 +139,7 @@ pub(crate) fn start_patch(cfg: &Injection, names: &Names, present: bool) -> Patc
     if names.volume == VOLUME_NAME && names.init == INIT_NAME {
         let heads = cfg.rendered.get_or_init(|| InitHeads::new(cfg));
         if heads.image == cfg.supervisor_image && heads.pull_policy == cfg.supervisor_pull_policy {
-            return PatchWriter::starting_with(if present {
-                &heads.present
-            } else {
-                &heads.absent
-            });
+            return PatchWriter::starting_with(if present { &heads.present } else { &heads.absent });
         }
     }
     let mut b = PatchWriter::default();

@@ -473,10 +473,7 @@ mod tests {
         let outer = std::io::Error::other(anyhow::Error::new(inner).context("cannot read"));
         let outer = &outer as &(dyn std::error::Error + 'static);
         let plain = assert_same(|| warn!(error = outer, r#err = outer, "failed"), 1);
-        assert!(
-            plain.contains(" error.sources=[disk \\x1bgone] "),
-            "{plain}"
-        );
+        assert!(plain.contains(" error.sources=[disk \\x1bgone] "), "{plain}");
     }
 
     #[test]

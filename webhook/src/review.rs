@@ -264,7 +264,8 @@ mod tests {
             ResponseOut::allow("u1"),
             ResponseOut::allow(&tricky).with_warnings(vec![tricky.clone(), "w2".into()]),
             ResponseOut::patched("u2", patch.clone()),
-            ResponseOut::patched("u3", crate::patch::PatchWriter::default().finish()).with_warnings(vec!["careful: \"x\"".into()]),
+            ResponseOut::patched("u3", crate::patch::PatchWriter::default().finish())
+                .with_warnings(vec!["careful: \"x\"".into()]),
             ResponseOut::deny("u4", format!("denied: {tricky}")),
             ResponseOut::invalid("", "respawn: cannot read".into()),
         ];

@@ -33,7 +33,12 @@ fn fixtures() -> Vec<(String, Vec<u8>)> {
         .unwrap()
         .map(|e| e.unwrap().path())
         .filter(|p| p.extension().is_some_and(|x| x == "json"))
-        .map(|p| (p.file_name().unwrap().to_string_lossy().into_owned(), std::fs::read(&p).unwrap()))
+        .map(|p| {
+            (
+                p.file_name().unwrap().to_string_lossy().into_owned(),
+                std::fs::read(&p).unwrap(),
+            )
+        })
         .collect();
     out.sort();
     assert!(out.len() >= 10, "fixtures missing");
@@ -70,7 +75,13 @@ fn every_fixture_is_read_as_serde_reads_it() {
 
 #[test]
 fn go_escapes_and_surrogate_pairs_decode() {
-    let args = ["sh", "-c", "a && b </dev/null > /tmp/x", "caf\u{e9} \u{1F600}", "q\"b\\s\n\t\u{1}"];
+    let args = [
+        "sh",
+        "-c",
+        "a && b </dev/null > /tmp/x",
+        "caf\u{e9} \u{1F600}",
+        "q\"b\\s\n\t\u{1}",
+    ];
     let review = json!({"request": {"uid": "u/1", "kind": {"group": "", "version": "v1", "kind": "Pod"},
         "operation": "CREATE", "object": {"metadata": {"annotations": {"a/b": "<&>"}},
         "spec": {"containers": [{"name": "c", "image": "r/i:1", "args": args}]}}}});
@@ -105,15 +116,19 @@ fn declines_what_serde_rejects_or_reads_otherwise() {
         ok.replace(r#""containers":[{"#, r#""containers":null,"c":[{"#),
         format!("{ok} x"),
         ok[..ok.len() - 1].to_string(),
-        format!(r#"{{"x":{}1{},"request":null}}"#, "[".repeat(150), "]".repeat(150)),
+        format!(
+            r#"{{"x":{}1{},"request":null}}"#,
+            "[".repeat(150),
+            "]".repeat(150)
+        ),
     ];
     for case in &cases {
-        assert!(
-            check_agrees(case.as_bytes()).is_none(),
-            "must decline: {case}"
-        );
+        assert!(check_agrees(case.as_bytes()).is_none(), "must decline: {case}");
     }
-    assert_eq!(check_agrees(deep_ok.as_bytes()), Some(PodReviewIn { request: None }));
+    assert_eq!(
+        check_agrees(deep_ok.as_bytes()),
+        Some(PodReviewIn { request: None })
+    );
 }
 
 #[test]
@@ -148,7 +163,14 @@ fn strings() -> impl Strategy<Value = Option<Vec<String>>> {
 }
 
 fn container() -> impl Strategy<Value = Value> {
-    (text(), prop::option::of(text()), strings(), strings(), prop::option::of(prop::collection::vec(text(), 0..3)), unknown())
+    (
+        text(),
+        prop::option::of(text()),
+        strings(),
+        strings(),
+        prop::option::of(prop::collection::vec(text(), 0..3)),
+        unknown(),
+    )
         .prop_map(|(name, image, command, args, env, extra)| {
             let mut c = json!({"name": name, "resources": extra, "ports": [{"containerPort": 80}]});
             if let Some(i) = image {

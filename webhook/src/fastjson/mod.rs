@@ -66,7 +66,6 @@ fn once(seen: &mut u32, bit: u32) -> Option<()> {
     Some(())
 }
 
-
 impl Reader<'_> {
     fn request(&mut self) -> Option<PodRequestIn> {
         let (mut uid, mut kind, mut sub_resource, mut namespace) = (None, None, None, None);

@@ -46,50 +46,35 @@ impl<'a> Reader<'a> {
 
     /// `{ "key": value, … }` at the current position; `member` reads each value.
     pub(super) fn object(&mut self, mut member: impl FnMut(&mut Self, &str) -> Option<()>) -> Option<()> {
-        self.eat(b'{')?;
-        self.depth += 1;
-        if self.depth > super::MAX_DEPTH {
-            return None;
-        }
-        self.ws();
-        if self.eat(b'}').is_none() {
-            loop {
-                let key = self.string()?;
-                self.ws();
-                self.eat(b':')?;
-                self.ws();
-                member(self, &key)?;
-                self.ws();
-                match self.peek()? {
-                    b',' => self.i += 1,
-                    b'}' => {
-                        self.i += 1;
-                        break;
-                    }
-                    _ => return None,
-                }
-                self.ws();
-            }
-        }
-        self.depth -= 1;
-        Some(())
+        self.sequence(b'{', b'}', |r| {
+            let key = r.string()?;
+            r.ws();
+            r.eat(b':')?;
+            r.ws();
+            member(r, &key)
+        })
     }
 
     /// `[ value, … ]` at the current position; `element` reads each value.
-    pub(super) fn array(&mut self, mut element: impl FnMut(&mut Self) -> Option<()>) -> Option<()> {
-        self.eat(b'[')?;
+    pub(super) fn array(&mut self, element: impl FnMut(&mut Self) -> Option<()>) -> Option<()> {
+        self.sequence(b'[', b']', element)
+    }
+
+    /// `open item, item … close`, counted against the depth limit.
+    fn sequence(&mut self, open: u8, close: u8, mut item: impl FnMut(&mut Self) -> Option<()>) -> Option<()> {
+        self.eat(open)?;
         self.depth += 1;
         if self.depth > super::MAX_DEPTH {
             return None;
         }
         self.ws();
-        if self.eat(b']').is_none() {
+        if self.eat(close).is_none() {
             loop {
-                element(self)?;
+                item(self)?;
                 self.ws();
                 match self.peek()? {
                     b',' => self.i += 1,
-                    b']' => {
+                    c if c == close => {
                         self.i += 1;
                         break;
                     }

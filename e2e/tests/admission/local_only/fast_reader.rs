@@ -16,11 +16,19 @@ async fn apiserver_bodies_take_the_fast_reader() -> Result<()> {
     let stack = Stack::local_only("respawn-webhook's /metrics port")?;
     let before = stack.webhook_metric(FAST)?;
     let image = crate::image("oci")?;
-    let args = ["-c", "test -e /x && echo '<ok>' >/dev/null; exec sleep 3600", "caf\u{e9} \u{1F600}"];
+    let args = [
+        "-c",
+        "test -e /x && echo '<ok>' >/dev/null; exec sleep 3600",
+        "caf\u{e9} \u{1F600}",
+    ];
     with_ns("fast-reader", &[OPT_IN], |ns| async move {
         let mut pod = pods::pod("app", &[], &image, Some(&["/bin/sh"]), Some(&args));
         pod.metadata.annotations = Some(
-            [("example.com/note".to_string(), "<a href=\"x\">&amp;</a>".to_string())].into(),
+            [(
+                "example.com/note".to_string(),
+                "<a href=\"x\">&amp;</a>".to_string(),
+            )]
+            .into(),
         );
         let stored = ns.create_pod(&pod).await?;
         let mut want = vec!["/bin/sh"];

@@ -2,7 +2,7 @@
 //! [`plan`] decides whether and what to wrap and which images must be looked up; [`apply`]
 //! turns the plan plus the lookup results into a JSON patch, warnings, or a denial.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use crate::podview::{Container, Pod};
 
@@ -108,8 +108,8 @@ pub const STATUS_PATH: &str = "/metadata/annotations/respawn.dev~1status";
 /// Where the original-argv annotation goes (`settings::ORIGINAL_ARGV` escaped; a test checks).
 pub const ORIGINAL_ARGV_PATH: &str = "/metadata/annotations/respawn.dev~1original-argv";
 
-/// Lookup results by image reference.
-pub type Resolved = HashMap<String, Result<ImageConfig, LookupError>>;
+/// Lookup results by image reference (a pod has one to a few images: a B-tree beats hashing).
+pub type Resolved = BTreeMap<String, Result<ImageConfig, LookupError>>;
 
 /// Decides whether the pod is wrapped, which containers, and what must be looked up.
 pub fn plan(pod: &Pod, namespace: &str, cfg: &Injection) -> Plan {

@@ -1,7 +1,8 @@
 //! [`RegistryProvider`]: parse the reference, gather the pod's credentials, consult the cache,
 //! and answer by the request's deadline no matter what the registry or the API server does.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use oci_client::Reference;
@@ -19,6 +20,38 @@ pub struct RegistryProvider {
     fetcher: Arc<Fetcher>,
     cache: Arc<Cache>,
     metrics: RegistryMetrics,
+    references: ReferenceMemo,
+}
+
+/// Parsed references by image string. The reference grammar is a regex whose match costs
+/// ≈ 100 k instructions — more than the whole rest of an admission — and a cluster uses a
+/// bounded set of image strings, so each is parsed once (the memo is emptied when full).
+struct ReferenceMemo {
+    parsed: Mutex<HashMap<String, Result<Reference, LookupError>>>,
+    capacity: usize,
+}
+
+impl ReferenceMemo {
+    fn new(capacity: usize) -> Self {
+        ReferenceMemo {
+            parsed: Mutex::default(),
+            capacity: capacity.max(1),
+        }
+    }
+
+    /// [`parse_reference`], remembered.
+    fn get(&self, image: &str) -> Result<Reference, LookupError> {
+        if let Some(known) = self.parsed.lock().expect("reference memo poisoned").get(image) {
+            return known.clone();
+        }
+        let parsed = parse_reference(image);
+        let mut memo = self.parsed.lock().expect("reference memo poisoned");
+        if memo.len() >= self.capacity {
+            memo.clear();
+        }
+        memo.insert(image.to_string(), parsed.clone());
+        parsed
+    }
 }
 
 /// Parses `image` as the kubelet does: `busybox` → `docker.io/library/busybox:latest`,
@@ -59,6 +92,7 @@ impl RegistryProvider {
             fetcher: Arc::new(fetcher),
             cache: Cache::new(ttls, capacity, metrics.clone()),
             metrics,
+            references: ReferenceMemo::new(capacity),
         }
     }
 
@@ -69,7 +103,7 @@ impl RegistryProvider {
 
     /// The lookup without the deadline.
     async fn lookup(&self, req: &LookupRequest) -> Outcome {
-        let reference = parse_reference(&req.image)?;
+        let reference = self.references.get(&req.image)?;
         let repo = format!("{}/{}", reference.registry(), reference.repository());
         let scope = match &self.credentials {
             Some(source) => {
@@ -128,7 +162,28 @@ impl ImageConfigProvider for RegistryProvider {
 
 #[cfg(test)]
 mod tests {
-    use super::parse_reference;
+    use super::{ReferenceMemo, parse_reference};
+
+    #[test]
+    fn the_reference_memo_answers_like_the_parser_and_stays_bounded() {
+        let memo = ReferenceMemo::new(2);
+        for image in [
+            "busybox",
+            "registry.local:5000/team/app:v1",
+            " bad",
+            "UPPER/case",
+            "busybox",
+        ] {
+            let (a, b) = (memo.get(image), parse_reference(image));
+            assert_eq!(
+                a.as_ref().map(|r| r.whole()),
+                b.as_ref().map(|r| r.whole()),
+                "{image}"
+            );
+            assert_eq!(a.err(), b.err(), "{image}");
+            assert!(memo.parsed.lock().unwrap().len() <= 2);
+        }
+    }
 
     #[test]
     fn references_normalize_like_the_kubelet() {

@@ -1,7 +1,8 @@
 //! Admission benchmark (run by `bench/bench-webhook.sh`): latency at a fixed request rate and
-//! closed-loop throughput over HTTPS loopback, for the real admission server (cached image:
-//! an in-memory provider, no registry) and, in the same run, a bare axum + rustls endpoint that
-//! reads the body and answers with a canned body of the webhook's answer size — the anchor.
+//! closed-loop throughput over HTTPS loopback, for the real admission server (cached image: the
+//! production `RegistryProvider` against a real registry on loopback, cache warm after the first
+//! admission) and, in the same run, a bare axum + rustls endpoint that reads the body and answers
+//! with a canned body of the webhook's answer size — the anchor.
 //!
 //! Like-for-like: the request body is the fixture serialized compactly, as kube-apiserver sends
 //! it; the echo reads the whole body and writes as many bytes as the webhook (its answer to the
@@ -21,9 +22,14 @@ use axum::{Router, body::Bytes, routing::post};
 use http_body_util::{BodyExt, Full};
 use hyper::client::conn::http1::SendRequest;
 use hyper_util::rt::TokioIo;
-use respawn_webhook::{handler::AppState, server, static_provider, tls};
+use respawn_webhook::{handler::AppState, server, tls};
 use rustls::pki_types::ServerName;
 use tokio_rustls::TlsConnector;
+
+// The registry tests' harness: a real `docker-registry` with the test images pushed.
+#[path = "../tests/registry_support/mod.rs"]
+#[allow(unused_imports)]
+mod registry_support;
 
 // The binary's allocator (see `main.rs`); the echo, in this process, gets it too.
 #[global_allocator]
@@ -197,11 +203,13 @@ fn default_logging() {
     respawn_webhook::logfmt::init(tracing_subscriber::EnvFilter::new("info"), false, Arc::new(sink));
 }
 
-/// The fixture as the apiserver sends it: compact JSON.
-fn review_body() -> Bytes {
+/// The fixture as the apiserver sends it (compact JSON), its container's image replaced by
+/// `image`.
+fn review_body(image: &str) -> Bytes {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/replicaset-pod.json");
-    let doc: serde_json::Value =
+    let mut doc: serde_json::Value =
         serde_json::from_slice(&std::fs::read(path).expect("fixture")).expect("fixture JSON");
+    doc["request"]["object"]["spec"]["containers"][0]["image"] = image.into();
     Bytes::from(serde_json::to_vec(&doc).expect("JSON"))
 }
 
@@ -209,7 +217,8 @@ fn main() {
     let a = args();
     tls::provider();
     default_logging();
-    let body = review_body();
+    let (registry, _) = registry_support::open_registry();
+    let body = review_body(&registry.image("oci"));
     // The echo's answer: as many bytes as the webhook's (filled in by the probe below).
     let canned: Arc<std::sync::OnceLock<Bytes>> = Arc::default();
     // Servers on their own runtime (2 threads), the load generator on another thread.
@@ -221,7 +230,7 @@ fn main() {
     let s = tls::self_signed(&[]).expect("cert");
     let key = tls::from_pem(s.cert_pem.as_bytes(), s.key_pem.as_bytes()).expect("key");
     let (webhook, echo, state) = server_rt.block_on(async {
-        let state = static_provider::benchmark_state();
+        let state = registry_support::benchmark_state(registry);
         let listen = server::Listen {
             admission: "127.0.0.1:0".parse().expect("addr"),
             ops: "127.0.0.1:0".parse().expect("addr"),

@@ -8,15 +8,24 @@
 //! Logging is set up as `respawn-webhook` does by default (`logfmt::init`, `info`), writing into a
 //! discarding writer so the formatting is counted but the terminal is not flooded.
 //!
+//! Image lookups go through the production `RegistryProvider` against a real `docker-registry`
+//! on loopback (started by `e2e/stack/registry.sh`, test images pushed); every container's image
+//! is set to one of those, so after the first review each lookup is a warm cache hit.
+//!
 //! The fixture is re-serialized compactly, as kube-apiserver sends it (Go's `json.Marshal`, no
-//! indentation); pass `pretty` as the third argument to send the file's own formatting.
+//! indentation); pass `pretty` as the third argument to send it indented.
 //!
 //! Usage: `handler_profile [N] [fixture file name under tests/fixtures] [pretty]`
 
 use axum::body::Bytes;
 use http_body_util::BodyExt;
-use respawn_webhook::{server, static_provider};
+use respawn_webhook::server;
 use tower::ServiceExt;
+
+// The registry tests' harness: a real `docker-registry` with the test images pushed.
+#[path = "../tests/registry_support/mod.rs"]
+#[allow(unused_imports)]
+mod registry_support;
 
 // The binary's allocator (see `main.rs`).
 #[global_allocator]
@@ -30,18 +39,25 @@ fn main() {
     let fixture = args.next().unwrap_or_else(|| "replicaset-pod.json".into());
     respawn_webhook::logfmt::init(tracing_subscriber::EnvFilter::new("info"), false, std::io::sink);
     let path = format!("{}/tests/fixtures/{fixture}", env!("CARGO_MANIFEST_DIR"));
-    let file = std::fs::read(&path).expect("fixture");
-    let body = if args.next().as_deref() == Some("pretty") {
-        Bytes::from(file)
+    let (registry, _) = registry_support::open_registry();
+    let mut doc: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&path).expect("fixture")).expect("fixture JSON");
+    // Every container runs a test image the registry has (the lookups hit the warm cache).
+    if let Some(cs) = doc["request"]["object"]["spec"]["containers"].as_array_mut() {
+        for c in cs {
+            c["image"] = registry.image("oci").into();
+        }
+    }
+    let body = Bytes::from(if args.next().as_deref() == Some("pretty") {
+        serde_json::to_vec_pretty(&doc).expect("JSON")
     } else {
-        let doc: serde_json::Value = serde_json::from_slice(&file).expect("fixture JSON");
-        Bytes::from(serde_json::to_vec(&doc).expect("JSON"))
-    };
+        serde_json::to_vec(&doc).expect("JSON")
+    });
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .expect("rt");
-    let state = static_provider::benchmark_state();
+    let state = registry_support::benchmark_state(registry);
     let router = server::admission_router(state, 1 << 20);
     let bytes = rt.block_on(async {
         let mut total = 0;

@@ -1,5 +1,5 @@
-//! An [`ImageConfigProvider`] answering from a fixed map: for tests, the benchmark (the
-//! "cached image" path without a registry) and air-gapped experiments.
+//! An [`ImageConfigProvider`] answering from a fixed map: for tests and air-gapped experiments.
+//! (The admission benchmarks use the production `RegistryProvider` with a warm cache.)
 
 use std::{collections::HashMap, time::Duration};
 
@@ -57,21 +57,4 @@ impl ImageConfigProvider for StaticProvider {
                 reason: "not in the static provider's map".into(),
             })
     }
-}
-
-/// The state both admission benchmarks (`examples/bench_admission.rs`,
-/// `examples/handler_profile.rs`) drive: default injection settings and the image of the
-/// `replicaset-pod.json` fixture answered from memory, i.e. a warm cache.
-pub fn benchmark_state() -> std::sync::Arc<crate::handler::AppState> {
-    let provider = StaticProvider::new().with(
-        "registry.local/web:1.0",
-        Some(&["/docker-entrypoint.sh", "$HOME/x"]),
-        Some(&["nginx"]),
-    );
-    std::sync::Arc::new(crate::handler::AppState {
-        injection: crate::config::Injection::for_tests("registry.local/respawn-supervisor:0.1.0"),
-        lookup_budget: Duration::from_secs(2),
-        provider: std::sync::Arc::new(provider),
-        metrics: std::sync::Arc::new(crate::metrics::Metrics::new()),
-    })
 }

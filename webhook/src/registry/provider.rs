@@ -27,8 +27,17 @@ pub struct RegistryProvider {
 /// ≈ 100 k instructions — more than the whole rest of an admission — and a cluster uses a
 /// bounded set of image strings, so each is parsed once (the memo is emptied when full).
 struct ReferenceMemo {
-    parsed: Mutex<HashMap<String, Result<Reference, LookupError>>>,
+    parsed: Mutex<HashMap<String, Result<Arc<Parsed>, LookupError>>>,
     capacity: usize,
+}
+
+/// A parsed reference and the strings every lookup derives from it.
+struct Parsed {
+    reference: Reference,
+    /// `registry/repository`, what credentials are matched against.
+    repo: String,
+    /// The normalized reference, the cache key's.
+    whole: String,
 }
 
 impl ReferenceMemo {
@@ -40,11 +49,17 @@ impl ReferenceMemo {
     }
 
     /// [`parse_reference`], remembered.
-    fn get(&self, image: &str) -> Result<Reference, LookupError> {
+    fn get(&self, image: &str) -> Result<Arc<Parsed>, LookupError> {
         if let Some(known) = self.parsed.lock().expect("reference memo poisoned").get(image) {
             return known.clone();
         }
-        let parsed = parse_reference(image);
+        let parsed = parse_reference(image).map(|reference| {
+            Arc::new(Parsed {
+                repo: format!("{}/{}", reference.registry(), reference.repository()),
+                whole: reference.whole(),
+                reference,
+            })
+        });
         let mut memo = self.parsed.lock().expect("reference memo poisoned");
         if memo.len() >= self.capacity {
             memo.clear();
@@ -103,8 +118,7 @@ impl RegistryProvider {
 
     /// The lookup without the deadline.
     async fn lookup(&self, req: &LookupRequest) -> Outcome {
-        let reference = self.references.get(&req.image)?;
-        let repo = format!("{}/{}", reference.registry(), reference.repository());
+        let parsed = self.references.get(&req.image)?;
         let scope = match &self.credentials {
             Some(source) => {
                 let rings = credentials::keyrings(
@@ -115,21 +129,21 @@ impl RegistryProvider {
                     self.global_secret.as_ref(),
                 )
                 .await;
-                credentials::credentials_for(&rings, &repo)
+                credentials::credentials_for(&rings, &parsed.repo)
             }
             None => Vec::new(),
         };
         let key = CacheKey {
             scope: scope.clone(),
-            reference: reference.whole(),
+            reference: parsed.whole.clone(),
             platform: req.platform.clone(),
         };
-        let pinned = reference.digest().is_some();
+        let pinned = parsed.reference.digest().is_some();
         let fetcher = Arc::clone(&self.fetcher);
         let (image, platform) = (req.image.clone(), req.platform.clone());
         self.cache
             .get(key, pinned, move || async move {
-                fetcher.fetch(&image, &reference, &scope, &platform).await
+                fetcher.fetch(&image, &parsed.reference, &scope, &platform).await
             })
             .await
     }
@@ -176,10 +190,13 @@ mod tests {
         ] {
             let (a, b) = (memo.get(image), parse_reference(image));
             assert_eq!(
-                a.as_ref().map(|r| r.whole()),
+                a.as_ref().map(|p| p.whole.clone()),
                 b.as_ref().map(|r| r.whole()),
                 "{image}"
             );
+            if let (Ok(p), Ok(r)) = (&a, &b) {
+                assert_eq!(p.repo, format!("{}/{}", r.registry(), r.repository()));
+            }
             assert_eq!(a.err(), b.err(), "{image}");
             assert!(memo.parsed.lock().unwrap().len() <= 2);
         }

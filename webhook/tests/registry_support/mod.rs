@@ -80,7 +80,7 @@ impl Registry {
         );
         let tmp = tempfile::Builder::new()
             .prefix("registry-")
-            .tempdir_in(env!("CARGO_TARGET_TMPDIR"))
+            .tempdir_in(option_env!("CARGO_TARGET_TMPDIR").map_or_else(std::env::temp_dir, PathBuf::from))
             .unwrap();
         let dir = tmp.path().to_path_buf();
         if let Some(other) = shared {
@@ -323,4 +323,25 @@ impl SlowProxy {
     pub fn host(&self) -> String {
         format!("127.0.0.1:{}", self.port)
     }
+}
+
+/// The admission benchmarks' state (`examples/bench_admission.rs`, `examples/handler_profile.rs`):
+/// the production lookup path with a warm cache: `RegistryProvider` against a real registry
+/// on loopback (the first admission fills the cache; every measured one is a cache hit),
+/// credentials read through a `CredentialSource` with the pod's ServiceAccount, as the
+/// webhook's in-cluster source serves them from its own cache.
+pub fn benchmark_state(registry: &Registry) -> Arc<respawn_webhook::handler::AppState> {
+    let creds = Arc::new(FakeCredentials::default());
+    creds.add_service_account("dev", "default", &[]);
+    let creds: Arc<dyn CredentialSource> = creds;
+    let opts = insecure(&[registry.host()]);
+    let (provider, registry_metrics) = provider_with(opts, Some(creds));
+    Arc::new(respawn_webhook::handler::AppState {
+        injection: respawn_webhook::config::Injection::for_tests("registry.local/respawn-supervisor:0.1.0"),
+        lookup_budget: Duration::from_secs(2),
+        provider: Arc::new(provider),
+        metrics: Arc::new(respawn_webhook::metrics::Metrics::with_registry_metrics(
+            &registry_metrics,
+        )),
+    })
 }

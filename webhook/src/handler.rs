@@ -149,7 +149,7 @@ async fn decide(
     namespace: &str,
     budget: Duration,
 ) -> (ResponseOut, &'static str) {
-    let name = pod_name(pod);
+    let name = PodName(pod);
     let plan = match mutate::plan(pod, namespace, &st.injection) {
         Plan::Skip { reason, warnings } => {
             debug!(namespace, pod = %name, reason = reason.as_str(), "skipped");
@@ -201,10 +201,6 @@ async fn decide(
 }
 
 /// `name`, or `generateName*` for pods a controller creates (formatted only when logged).
-fn pod_name(pod: &Pod) -> PodName<'_> {
-    PodName(pod)
-}
-
 struct PodName<'a>(&'a Pod);
 
 impl std::fmt::Display for PodName<'_> {

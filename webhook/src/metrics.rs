@@ -20,27 +20,47 @@ type Labels = [(&'static str, &'static str); 1];
 /// Every metric the webhook exports.
 pub struct Metrics {
     registry: Registry,
-    requests: Family<Labels, Counter>,
+    requests: Counters,
     injected: Counter,
-    skipped: Family<Labels, Counter>,
+    skipped: Counters,
     denied: Counter,
-    lookups: Family<Labels, Counter>,
+    lookups: Counters,
+    reads: Counters,
     latency: Histogram,
-    read_fast: Counter,
-    read_serde: Counter,
-    /// The hot path's counters, looked up once: `(family, label value, counter)`.
-    hot: Vec<(&'static str, &'static str, Counter)>,
 }
 
-/// Label values counted on every review; their counters are resolved once at start.
-const HOT: [(&str, &str); 6] = [
-    ("requests", "patched"),
-    ("requests", "allowed"),
-    ("requests", "ignored"),
-    ("requests", "denied"),
-    ("requests", "invalid"),
-    ("lookups", "ok"),
-];
+/// A counter family with one label. The values counted on every review are resolved once, so
+/// counting them is one atomic add (no label hashing, no lock); they exist from the start with
+/// value 0. Other values go through the family.
+struct Counters {
+    label: &'static str,
+    family: Family<Labels, Counter>,
+    resolved: Vec<(&'static str, Counter)>,
+}
+
+impl Counters {
+    fn new(label: &'static str, resolved: &[&'static str]) -> Self {
+        let family = Family::<Labels, Counter>::default();
+        let mut pairs = Vec::with_capacity(resolved.len());
+        for &value in resolved {
+            // One statement each: the family's read guard must be gone before the next insert.
+            let counter = family.get_or_create(&[(label, value)]).clone();
+            pairs.push((value, counter));
+        }
+        Counters {
+            label,
+            family,
+            resolved: pairs,
+        }
+    }
+
+    fn inc(&self, value: &'static str) {
+        match self.resolved.iter().find(|(v, _)| *v == value) {
+            Some((_, c)) => c.inc(),
+            None => self.family.get_or_create(&[(self.label, value)]).inc(),
+        };
+    }
+}
 
 impl Default for Metrics {
     fn default() -> Self {
@@ -65,17 +85,19 @@ impl Metrics {
             rm.register(&mut root);
         }
         let registry = root.sub_registry_with_prefix("respawn_webhook");
-        let requests = Family::<Labels, Counter>::default();
+        let results = ["patched", "allowed", "ignored", "denied", "invalid"];
+        let requests = Counters::new("result", &results);
         let injected = Counter::default();
-        let skipped = Family::<Labels, Counter>::default();
+        let skipped = Counters::new("reason", &[]);
         let denied = Counter::default();
-        let lookups = Family::<Labels, Counter>::default();
+        let lookups = Counters::new("outcome", &["ok"]);
+        let reads = Counters::new("reader", &["fast", "serde"]);
         // 100 µs … ~3.3 s
         let latency = Histogram::new(exponential_buckets(0.0001, 2.0, 16));
         registry.register(
             "admission_requests",
             "AdmissionReview requests by result (patched, allowed, denied, invalid)",
-            requests.clone(),
+            requests.family.clone(),
         );
         registry.register(
             "pods_injected",
@@ -85,7 +107,7 @@ impl Metrics {
         registry.register(
             "pods_skipped",
             "Pods admitted unchanged, by reason",
-            skipped.clone(),
+            skipped.family.clone(),
         );
         registry.register(
             "pods_denied",
@@ -95,32 +117,19 @@ impl Metrics {
         registry.register(
             "image_lookups",
             "Image config lookups by outcome",
-            lookups.clone(),
+            lookups.family.clone(),
         );
-        let reads = Family::<Labels, Counter>::default();
         registry.register(
             "review_reads",
             "AdmissionReview bodies by the reader that understood them: fast (the hot-path \
              reader) or serde (the fallback, for anything the fast reader declines)",
-            reads.clone(),
+            reads.family.clone(),
         );
         registry.register(
             "admission_duration_seconds",
             "Time to answer an AdmissionReview",
             latency.clone(),
         );
-        // One statement each: the family's read guard must be gone before the next insert.
-        let read_fast = reads.get_or_create(&[("reader", "fast")]).clone();
-        let read_serde = reads.get_or_create(&[("reader", "serde")]).clone();
-        let mut hot = Vec::with_capacity(HOT.len());
-        for (family, value) in HOT {
-            let counter = if family == "requests" {
-                requests.get_or_create(&[("result", value)]).clone()
-            } else {
-                lookups.get_or_create(&[("outcome", value)]).clone()
-            };
-            hot.push((family, value, counter));
-        }
         Metrics {
             registry: root,
             requests,
@@ -128,36 +137,19 @@ impl Metrics {
             skipped,
             denied,
             lookups,
+            reads,
             latency,
-            read_fast,
-            read_serde,
-            hot,
         }
     }
 
     /// Counts a body read by the hot-path reader (`fast`) or by serde_json (its fallback).
     pub fn read_by(&self, fast: bool) {
-        if fast {
-            self.read_fast.inc();
-        } else {
-            self.read_serde.inc();
-        }
-    }
-
-    /// The pre-resolved counter of `family` for `value`, if it is one of [`HOT`].
-    fn hot(&self, family: &str, value: &str) -> Option<&Counter> {
-        self.hot
-            .iter()
-            .find(|(f, v, _)| *f == family && *v == value)
-            .map(|(_, _, c)| c)
+        self.reads.inc(if fast { "fast" } else { "serde" });
     }
 
     /// Counts one answered request.
     pub fn request(&self, result: &'static str, took: Duration) {
-        match self.hot("requests", result) {
-            Some(c) => c.inc(),
-            None => self.requests.get_or_create(&[("result", result)]).inc(),
-        };
+        self.requests.inc(result);
         self.latency.observe(took.as_secs_f64());
     }
 
@@ -168,7 +160,7 @@ impl Metrics {
 
     /// Counts a pod admitted unchanged.
     pub fn skipped(&self, reason: &'static str) {
-        self.skipped.get_or_create(&[("reason", reason)]).inc();
+        self.skipped.inc(reason);
     }
 
     /// Counts a denied pod.
@@ -178,11 +170,7 @@ impl Metrics {
 
     /// Counts one lookup result.
     pub fn lookup(&self, result: &Result<crate::image::ImageConfig, LookupError>) {
-        let outcome = crate::image::outcome_label(result);
-        match self.hot("lookups", outcome) {
-            Some(c) => c.inc(),
-            None => self.lookups.get_or_create(&[("outcome", outcome)]).inc(),
-        };
+        self.lookups.inc(crate::image::outcome_label(result));
     }
 
     /// The Prometheus text exposition.

@@ -1,15 +1,16 @@
 //! The AdmissionReview on the wire.
 //!
-//! Pod reviews are read with [`PodReviewIn`], a lean view of `kube::core::admission` (same field
-//! types) without kube's `#[serde(flatten)]`, which makes serde buffer the whole body and parse it
-//! twice; anything else is read with kube's own types. Responses are written with our own struct
+//! Pod reviews are read into [`PodReviewIn`], a lean view of `kube::core::admission` (same field
+//! types) without kube's `#[serde(flatten)]`: by `crate::fastjson` on the hot path, by serde when
+//! that reader declines; anything else is read with kube's own types. Responses are written with our own struct
 //! because kube-core 5's `AdmissionResponse` serializes `patch` as a JSON array of numbers
 //! (kube-rs#1781), while the apiserver's `[]byte` field expects a base64 string.
 //!
-//! On the hot path the answer is written by [`ReviewOut::to_json`]: the base64 patch (the
-//! largest part, up to several KB) goes into the body as is, instead of through serde's string
-//! escaping; a test proves the bytes equal serde's rendering of the same struct.
+//! On the hot path the answer is written by [`ReviewOut::to_json`] with `crate::jsonw`: the
+//! patch (the largest part, up to several KB) is base64-encoded straight into the body; a test
+//! proves the bytes equal serde's rendering of the same struct.
 
+use crate::jsonw;
 use crate::patch::Patch;
 use crate::podview::Pod;
 use base64::Engine;
@@ -167,11 +168,11 @@ impl ReviewOut {
         let patch_len = r.patch.as_ref().map_or(0, Patch::base64_len);
         let mut out = Vec::with_capacity(256 + patch_len);
         out.extend_from_slice(br#"{"apiVersion":"#);
-        write_json(&mut out, self.api_version);
+        jsonw::string(&mut out, self.api_version);
         out.extend_from_slice(br#","kind":"#);
-        write_json(&mut out, self.kind);
+        jsonw::string(&mut out, self.kind);
         out.extend_from_slice(br#","response":{"uid":"#);
-        write_json(&mut out, &r.uid);
+        jsonw::string(&mut out, &r.uid);
         out.extend_from_slice(if r.allowed {
             br#","allowed":true"#
         } else {
@@ -179,7 +180,7 @@ impl ReviewOut {
         });
         if let Some(status) = &r.status {
             out.extend_from_slice(br#","status":"#);
-            write_json(&mut out, status);
+            serde_json::to_writer(&mut out, status).expect("a status always serializes");
         }
         if let Some(patch) = &r.patch {
             out.extend_from_slice(br#","patch":""#);
@@ -188,11 +189,11 @@ impl ReviewOut {
         }
         if let Some(patch_type) = r.patch_type {
             out.extend_from_slice(br#","patchType":"#);
-            write_json(&mut out, patch_type);
+            jsonw::string(&mut out, patch_type);
         }
         if !r.warnings.is_empty() {
             out.extend_from_slice(br#","warnings":"#);
-            write_json(&mut out, &r.warnings);
+            jsonw::strings(&mut out, &r.warnings);
         }
         out.extend_from_slice(b"}}");
         out
@@ -202,10 +203,6 @@ impl ReviewOut {
 fn base64_patch<S: serde::Serializer>(patch: &Option<Patch>, s: S) -> Result<S::Ok, S::Error> {
     let bytes = patch.as_ref().map_or(&[][..], Patch::json);
     s.serialize_str(&base64::engine::general_purpose::STANDARD.encode(bytes))
-}
-
-fn write_json<T: Serialize + ?Sized>(out: &mut Vec<u8>, value: &T) {
-    serde_json::to_writer(out, value).expect("strings and numbers always serialize");
 }
 
 #[cfg(test)]

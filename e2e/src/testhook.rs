@@ -42,6 +42,18 @@ struct HookState {
 }
 
 impl TestHook {
+    /// Its entry in a test MutatingWebhookConfiguration: `failurePolicy: Fail`, never
+    /// reinvoked.
+    pub fn hook(&self, name: &str) -> crate::webhooks::Hook {
+        crate::webhooks::Hook {
+            name: name.into(),
+            url: self.url.clone(),
+            ca_pem: self.ca_pem.clone(),
+            failure_policy: "Fail",
+            reinvocation: "Never",
+        }
+    }
+
     /// Starts the webhook on a free 127.0.0.1 port, answering with `form`.
     pub async fn start(form: PatchForm) -> Result<TestHook> {
         let _ = rustls::crypto::ring::default_provider().install_default();

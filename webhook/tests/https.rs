@@ -40,6 +40,15 @@ fn tls_opts(dir: &Path, cert: Option<&str>, key: Option<&str>) -> TlsOptions {
 }
 
 /// One HTTPS request trusting only `ca_pem`; returns status, body and the served chain.
+/// Trust store holding every certificate of a PEM bundle.
+fn roots(ca_pem: &str) -> rustls::RootCertStore {
+    let mut roots = rustls::RootCertStore::empty();
+    for c in rustls_pemfile::certs(&mut ca_pem.as_bytes()) {
+        roots.add(c.unwrap()).unwrap();
+    }
+    roots
+}
+
 async fn https(
     addr: SocketAddr,
     ca_pem: &str,
@@ -47,14 +56,10 @@ async fn https(
     path: &str,
     body: Vec<u8>,
 ) -> (u16, Vec<u8>, Vec<CertificateDer<'static>>) {
-    let mut roots = rustls::RootCertStore::empty();
-    for c in rustls_pemfile::certs(&mut ca_pem.as_bytes()) {
-        roots.add(c.unwrap()).unwrap();
-    }
     let cfg = rustls::ClientConfig::builder_with_provider(respawn_webhook::tls::provider())
         .with_safe_default_protocol_versions()
         .unwrap()
-        .with_root_certificates(roots)
+        .with_root_certificates(roots(ca_pem))
         .with_no_client_auth();
     let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
     let tls = TlsConnector::from(Arc::new(cfg))
@@ -174,15 +179,7 @@ async fn wait_for_leaf(addr: SocketAddr, want: &Pki) {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
     loop {
         let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
-        let mut roots = rustls::RootCertStore::empty();
-        roots
-            .add(
-                rustls_pemfile::certs(&mut want.root_pem.as_bytes())
-                    .next()
-                    .unwrap()
-                    .unwrap(),
-            )
-            .unwrap();
+        let roots = roots(&want.root_pem);
         let cfg = rustls::ClientConfig::builder_with_provider(respawn_webhook::tls::provider())
             .with_safe_default_protocol_versions()
             .unwrap()
@@ -300,10 +297,7 @@ async fn tls12_clients_are_served_with_the_ip_san() {
     let dir = tempfile::tempdir().unwrap();
     let running = start(images(), &tls_opts(dir.path(), None, None));
     let ca = std::fs::read_to_string(dir.path().join("ca.pem")).unwrap();
-    let mut roots = rustls::RootCertStore::empty();
-    roots
-        .add(rustls_pemfile::certs(&mut ca.as_bytes()).next().unwrap().unwrap())
-        .unwrap();
+    let roots = roots(&ca);
     let cfg = rustls::ClientConfig::builder_with_provider(respawn_webhook::tls::provider())
         .with_protocol_versions(&[&rustls::version::TLS12])
         .unwrap()
@@ -327,10 +321,7 @@ async fn http2_round_trip_like_the_apiserver() {
     let dir = tempfile::tempdir().unwrap();
     let running = start(images(), &tls_opts(dir.path(), None, None));
     let ca = std::fs::read_to_string(dir.path().join("ca.pem")).unwrap();
-    let mut roots = rustls::RootCertStore::empty();
-    roots
-        .add(rustls_pemfile::certs(&mut ca.as_bytes()).next().unwrap().unwrap())
-        .unwrap();
+    let roots = roots(&ca);
     let mut cfg = rustls::ClientConfig::builder_with_provider(respawn_webhook::tls::provider())
         .with_safe_default_protocol_versions()
         .unwrap()

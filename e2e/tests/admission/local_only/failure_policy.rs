@@ -32,13 +32,7 @@ async fn ignore_admits_uninjected() -> Result<()> {
     with_ns("down-ignore", &[], |ns| async move {
         // A live marker hook in the same configuration shows when the configuration is in force.
         let marker = TestHook::start(PatchForm::Base64).await?;
-        let marker_hook = Hook {
-            name: "marker.e2e.respawn.dev".into(),
-            url: marker.url.clone(),
-            ca_pem: marker.ca_pem.clone(),
-            failure_policy: "Fail",
-            reinvocation: "Never",
-        };
+        let marker_hook = marker.hook("marker.e2e.respawn.dev");
         let hooks = [dead_hook("Ignore")?, marker_hook];
         let pod = pods::pod("app", &[(CASE_LABEL, case.as_str())], &image, None, None);
         with_config(

@@ -11,7 +11,7 @@ use anyhow::{Context, Result, ensure};
 use respawn_e2e::pods;
 use respawn_e2e::temp_ns::unique_suffix;
 use respawn_e2e::testhook::{PatchForm, TOUCHED_LABEL, TestHook, decode_patch};
-use respawn_e2e::webhooks::{CASE_LABEL, Hook, eventually, with_config};
+use respawn_e2e::webhooks::{CASE_LABEL, eventually, with_config};
 use respawn_e2e::{Stack, with_ns};
 use serde_json::Value;
 
@@ -25,13 +25,7 @@ async fn label_through(form: PatchForm) -> Result<Result<bool, String>> {
     let out = &mut outcome;
     with_ns("patch-form", &[], |ns| async move {
         let hook = TestHook::start(form).await?;
-        let hooks = [Hook {
-            name: "patch-form.e2e.respawn.dev".into(),
-            url: hook.url.clone(),
-            ca_pem: hook.ca_pem.clone(),
-            failure_policy: "Fail",
-            reinvocation: "Never",
-        }];
+        let hooks = [hook.hook("patch-form.e2e.respawn.dev")];
         let pod = pods::pod("app", &[(CASE_LABEL, case.as_str())], &image, None, None);
         with_config(
             &ns.client,

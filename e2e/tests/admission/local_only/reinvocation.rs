@@ -13,7 +13,7 @@ use k8s_openapi::api::core::v1::Pod;
 use respawn_e2e::pods::{self, OPT_IN, assert_injected, is_injected};
 use respawn_e2e::temp_ns::unique_suffix;
 use respawn_e2e::testhook::{PatchForm, TOUCHED_LABEL, TestHook};
-use respawn_e2e::webhooks::{CASE_LABEL, Hook, with_config};
+use respawn_e2e::webhooks::{CASE_LABEL, with_config};
 use respawn_e2e::{Stack, with_ns};
 
 /// How often the webhook log says it skipped pod `pod` of `ns` as already injected.
@@ -73,13 +73,7 @@ async fn second_webhook_causes_reinvocation_without_double_injection() -> Result
         );
 
         let hook = TestHook::start(PatchForm::Base64).await?;
-        let hooks = [Hook {
-            name: "relabel.e2e.respawn.dev".into(),
-            url: hook.url.clone(),
-            ca_pem: hook.ca_pem.clone(),
-            failure_policy: "Fail",
-            reinvocation: "Never",
-        }];
+        let hooks = [hook.hook("relabel.e2e.respawn.dev")];
         // Webhooks run in configuration-name order: `respawn-e2e` first, this one after it.
         let config = format!("respawn-e2e-zz-{case}");
         let probe = no_token_pod("probe", &[OPT_IN, (CASE_LABEL, case.as_str())], &image);

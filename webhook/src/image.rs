@@ -2,7 +2,7 @@
 //! about an image, and the provider trait that answers it (a registry-backed provider in
 //! `registry`, fakes in tests).
 
-use std::time::Instant;
+use std::{sync::Arc, time::Instant};
 
 /// The part of an image's config the webhook needs (OCI image config `config` object).
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -126,8 +126,11 @@ impl LookupError {
     }
 }
 
+/// What a lookup answers. The config is shared: a warm cache hands out the one it holds.
+pub type Lookup = Result<Arc<ImageConfig>, LookupError>;
+
 /// The `outcome` label of a lookup result: `ok` or the error's [`LookupError::outcome`].
-pub fn outcome_label(result: &Result<ImageConfig, LookupError>) -> &'static str {
+pub fn outcome_label<T>(result: &Result<T, LookupError>) -> &'static str {
     result.as_ref().err().map_or("ok", LookupError::outcome)
 }
 
@@ -135,5 +138,5 @@ pub fn outcome_label(result: &Result<ImageConfig, LookupError>) -> &'static str 
 #[async_trait::async_trait]
 pub trait ImageConfigProvider: Send + Sync {
     /// Looks up the config of `req.image` for `req.platform`, answering by `req.deadline`.
-    async fn image_config(&self, req: &LookupRequest) -> Result<ImageConfig, LookupError>;
+    async fn image_config(&self, req: &LookupRequest) -> Lookup;
 }

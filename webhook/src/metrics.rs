@@ -12,7 +12,6 @@ use prometheus_client::{
     registry::Registry,
 };
 
-use crate::image::LookupError;
 use crate::registry::RegistryMetrics;
 
 type Labels = [(&'static str, &'static str); 1];
@@ -169,7 +168,7 @@ impl Metrics {
     }
 
     /// Counts one lookup result.
-    pub fn lookup(&self, result: &Result<crate::image::ImageConfig, LookupError>) {
+    pub fn lookup(&self, result: &crate::image::Lookup) {
         self.lookups.inc(crate::image::outcome_label(result));
     }
 
@@ -184,6 +183,7 @@ impl Metrics {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::image::LookupError;
 
     #[test]
     fn renders_every_family() {

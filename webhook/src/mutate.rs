@@ -8,7 +8,7 @@ use crate::podview::{Container, Pod};
 
 use crate::argv;
 use crate::config::{FailurePolicy, Injection};
-use crate::image::{ImageConfig, LookupError, Platform};
+use crate::image::{Lookup, Platform};
 use crate::inject;
 use crate::jsonw;
 use crate::settings::{self, PodSettings};
@@ -109,7 +109,7 @@ pub const STATUS_PATH: &str = "/metadata/annotations/respawn.dev~1status";
 pub const ORIGINAL_ARGV_PATH: &str = "/metadata/annotations/respawn.dev~1original-argv";
 
 /// Lookup results by image reference (a pod has one to a few images: a B-tree beats hashing).
-pub type Resolved = BTreeMap<String, Result<ImageConfig, LookupError>>;
+pub type Resolved = BTreeMap<String, Lookup>;
 
 /// Decides whether the pod is wrapped, which containers, and what must be looked up.
 pub fn plan(pod: &Pod, namespace: &str, cfg: &Injection) -> Plan {
@@ -272,18 +272,18 @@ pub fn apply(pod: &Pod, plan: &WrapPlan, resolved: &Resolved, cfg: &Injection) -
     let mut argvs = Vec::with_capacity(plan.containers.len());
     for &i in &plan.containers {
         let c = &spec.containers[i];
-        let image_ref = c.image.clone().unwrap_or_default();
+        let image_ref = c.image.as_deref().unwrap_or_default();
         let image = if argv::needs_image(c.command.as_ref()) {
-            match resolved.get(&image_ref) {
-                Some(Ok(cfg)) => Some(cfg),
+            match resolved.get(image_ref) {
+                Some(Ok(cfg)) => Some(&**cfg),
                 Some(Err(e)) => {
-                    return lookup_failed(plan.policy, &c.name, &image_ref, &e.to_string(), warnings);
+                    return lookup_failed(plan.policy, &c.name, image_ref, &e.to_string(), warnings);
                 }
                 None => {
                     return lookup_failed(
                         plan.policy,
                         &c.name,
-                        &image_ref,
+                        image_ref,
                         "image config was not looked up",
                         warnings,
                     );
@@ -294,7 +294,7 @@ pub fn apply(pod: &Pod, plan: &WrapPlan, resolved: &Resolved, cfg: &Injection) -
         };
         match argv::resolve(c.command.as_ref(), c.args.as_ref(), image) {
             Ok((argv, source)) => argvs.push((i, argv, source, image)),
-            Err(e) => return lookup_failed(plan.policy, &c.name, &image_ref, &e.to_string(), warnings),
+            Err(e) => return lookup_failed(plan.policy, &c.name, image_ref, &e.to_string(), warnings),
         }
     }
     let names = inject::Names::pick(pod);

@@ -1,14 +1,14 @@
 //! An [`ImageConfigProvider`] answering from a fixed map: for tests and air-gapped experiments.
 //! (The admission benchmarks use the production `RegistryProvider` with a warm cache.)
 
-use std::{collections::HashMap, time::Duration};
+use std::{collections::HashMap, sync::Arc, time::Duration};
 
-use crate::image::{ImageConfig, ImageConfigProvider, LookupError, LookupRequest};
+use crate::image::{ImageConfig, ImageConfigProvider, Lookup, LookupError, LookupRequest};
 
 /// Answers from a map; unknown images are `NotFound`. An optional delay simulates a registry.
 #[derive(Debug, Clone, Default)]
 pub struct StaticProvider {
-    images: HashMap<String, ImageConfig>,
+    images: HashMap<String, Arc<ImageConfig>>,
     delay: Option<Duration>,
 }
 
@@ -26,13 +26,13 @@ impl StaticProvider {
             cmd: cmd.map(own),
             ..Default::default()
         };
-        self.images.insert(image.to_string(), cfg);
+        self.images.insert(image.to_string(), Arc::new(cfg));
         self
     }
 
     /// Adds an image with a full config.
     pub fn with_config(mut self, image: &str, config: ImageConfig) -> Self {
-        self.images.insert(image.to_string(), config);
+        self.images.insert(image.to_string(), Arc::new(config));
         self
     }
 
@@ -45,7 +45,7 @@ impl StaticProvider {
 
 #[async_trait::async_trait]
 impl ImageConfigProvider for StaticProvider {
-    async fn image_config(&self, req: &LookupRequest) -> Result<ImageConfig, LookupError> {
+    async fn image_config(&self, req: &LookupRequest) -> Lookup {
         if let Some(d) = self.delay {
             tokio::time::sleep(d).await;
         }

@@ -2,7 +2,7 @@
 //! image strings × annotation sets, without a socket. The patch is applied with json-patch and
 //! the resulting container is checked.
 
-use std::collections::BTreeMap;
+use std::{collections::BTreeMap, sync::Arc};
 
 use respawn_webhook::podview::Pod;
 use respawn_webhook::{
@@ -34,7 +34,7 @@ fn run(pod_json: &Value, image: &ImageConfig) -> (Value, bool) {
         panic!("not planned")
     };
     let looked_up = !plan.lookups.is_empty();
-    let resolved: mutate::Resolved = BTreeMap::from([(IMAGE.to_string(), Ok(image.clone()))]);
+    let resolved: mutate::Resolved = BTreeMap::from([(IMAGE.to_string(), Ok(Arc::new(image.clone())))]);
     let Outcome::Patch { patch, .. } = mutate::apply(&pod, &plan, &resolved, &cfg) else {
         panic!("no patch")
     };
@@ -116,7 +116,8 @@ fn image_without_entrypoint_and_cmd_follows_the_failure_policy() {
     let Plan::Wrap(plan) = mutate::plan(&p, "dev", &cfg) else {
         panic!("not planned")
     };
-    let resolved: mutate::Resolved = BTreeMap::from([(IMAGE.to_string(), Ok(ImageConfig::default()))]);
+    let resolved: mutate::Resolved =
+        BTreeMap::from([(IMAGE.to_string(), Ok(Arc::new(ImageConfig::default())))]);
     let Outcome::Unchanged { warnings, .. } = mutate::apply(&p, &plan, &resolved, &cfg) else {
         panic!("changed")
     };

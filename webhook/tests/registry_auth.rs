@@ -105,7 +105,7 @@ fn req(image: &str, namespace: &str, secrets: &[&str]) -> LookupRequest {
     r
 }
 
-fn assert_unauthorized(result: Result<respawn_webhook::image::ImageConfig, LookupError>, what: &str) {
+fn assert_unauthorized(result: respawn_webhook::image::Lookup, what: &str) {
     match result {
         Err(LookupError::Unauthorized { image, .. }) => assert!(!image.is_empty()),
         other => panic!("{what}: expected Unauthorized, got {other:?}"),

@@ -54,16 +54,16 @@ async fn entrypoint_cmd_variants_and_dollars_are_read_verbatim() {
     };
     let c = get("entrypoint-only").await.unwrap();
     assert_eq!(
-        (c.entrypoint, c.cmd),
+        (c.entrypoint.clone(), c.cmd.clone()),
         (s(&["/bin/busybox", "sleep", "3600"]), None)
     );
     let c = get("cmd-only").await.unwrap();
     assert_eq!(
-        (c.entrypoint, c.cmd),
+        (c.entrypoint.clone(), c.cmd.clone()),
         (None, s(&["/bin/busybox", "sleep", "3600"]))
     );
     let c = get("neither").await.unwrap();
-    assert_eq!((c.entrypoint, c.cmd), (None, None));
+    assert_eq!((c.entrypoint.clone(), c.cmd.clone()), (None, None));
     let c = get("shell-form").await.unwrap();
     assert_eq!(
         c.cmd,

@@ -72,7 +72,7 @@ impl respawn_webhook::image::ImageConfigProvider for Rendezvous {
     async fn image_config(
         &self,
         req: &respawn_webhook::image::LookupRequest,
-    ) -> Result<respawn_webhook::image::ImageConfig, respawn_webhook::image::LookupError> {
+    ) -> respawn_webhook::image::Lookup {
         self.barrier.wait().await;
         self.inner.image_config(req).await
     }

@@ -14,10 +14,10 @@ use futures::future::{BoxFuture, Shared};
 
 use super::keyring::Credential;
 use super::metrics::RegistryMetrics;
-use crate::image::{ImageConfig, LookupError, Platform};
+use crate::image::{Lookup, LookupError, Platform};
 
-/// What one fetch produced.
-pub type Outcome = Result<ImageConfig, LookupError>;
+/// What one fetch produced; a hit hands out the shared config.
+pub type Outcome = Lookup;
 type InFlight = Shared<BoxFuture<'static, Outcome>>;
 
 /// One cache line's identity. The credential scope is the exact list of credentials the
@@ -97,6 +97,13 @@ impl Cache {
         let now = Instant::now();
         let waiting = {
             let mut slots = self.slots.lock().expect("cache poisoned");
+            // The common case, a fresh entry, without hashing twice or cloning the key.
+            if let Some(Slot { entry: Some(e), .. }) = slots.get(&key) {
+                if now < e.fresh_until {
+                    self.metrics.cache_result("hit");
+                    return e.outcome.clone();
+                }
+            }
             let slot = slots.entry(key.clone()).or_default();
             if let Some(e) = &slot.entry {
                 if now < e.fresh_until {

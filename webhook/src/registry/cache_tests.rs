@@ -2,6 +2,7 @@
 //! failures, fetches that outlive their caller, eviction.
 
 use super::*;
+use crate::image::ImageConfig;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 fn ttls(tag_ms: u64, failure_ms: u64, stale_ms: u64) -> Ttls {
@@ -22,11 +23,11 @@ fn key(reference: &str) -> CacheKey {
     }
 }
 
-fn config(cmd: &str) -> ImageConfig {
-    ImageConfig {
+fn config(cmd: &str) -> Arc<ImageConfig> {
+    Arc::new(ImageConfig {
         cmd: Some(vec![cmd.into()]),
         ..Default::default()
-    }
+    })
 }
 
 /// A fetch that counts its calls, waits `delay_ms`, then answers `answer`.

@@ -25,6 +25,9 @@ pub struct CacheLabel {
 /// Metrics of the registry-backed provider; cheap to clone (shared handles).
 #[derive(Clone, Debug)]
 pub struct RegistryMetrics {
+    /// `lookups{outcome="ok"}` and `cache{result="hit"}`, resolved once: what a warm admission
+    /// counts, without building a label, hashing it and taking the family's lock.
+    hot: [Counter; 2],
     /// `respawn_image_lookups_total{outcome}`: every answered lookup.
     pub lookups: Family<OutcomeLabel, Counter>,
     /// `respawn_image_cache_total{result}`: how each lookup was served.
@@ -45,9 +48,17 @@ impl RegistryMetrics {
     /// Fresh, unregistered metrics.
     pub fn new() -> Self {
         let buckets = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
+        let (lookups, cache) = (Family::default(), Family::default());
+        let hot = [
+            Family::<OutcomeLabel, Counter>::get_or_create(&lookups, &OutcomeLabel { outcome: "ok".into() })
+                .clone(),
+            Family::<CacheLabel, Counter>::get_or_create(&cache, &CacheLabel { result: "hit".into() })
+                .clone(),
+        ];
         RegistryMetrics {
-            lookups: Family::default(),
-            cache: Family::default(),
+            hot,
+            lookups,
+            cache,
             fetches: Family::default(),
             fetch_duration: Histogram::new(buckets),
         }
@@ -79,6 +90,10 @@ impl RegistryMetrics {
 
     /// Counts one answered lookup.
     pub fn lookup(&self, outcome: &str) {
+        if outcome == "ok" {
+            self.hot[0].inc();
+            return;
+        }
         self.lookups
             .get_or_create(&OutcomeLabel {
                 outcome: outcome.into(),
@@ -88,6 +103,10 @@ impl RegistryMetrics {
 
     /// Counts how one lookup was served by the cache.
     pub fn cache_result(&self, result: &str) {
+        if result == "hit" {
+            self.hot[1].inc();
+            return;
+        }
         self.cache
             .get_or_create(&CacheLabel {
                 result: result.into(),

@@ -11,7 +11,7 @@ use super::cache::{Cache, CacheKey, Outcome, Ttls, outcome_label};
 use super::credentials::{self, CredentialSource};
 use super::fetch::Fetcher;
 use super::metrics::RegistryMetrics;
-use crate::image::{ImageConfig, ImageConfigProvider, LookupError, LookupRequest};
+use crate::image::{ImageConfigProvider, Lookup, LookupError, LookupRequest};
 
 /// Registry-backed image config provider.
 pub struct RegistryProvider {
@@ -143,7 +143,10 @@ impl RegistryProvider {
         let (image, platform) = (req.image.clone(), req.platform.clone());
         self.cache
             .get(key, pinned, move || async move {
-                fetcher.fetch(&image, &parsed.reference, &scope, &platform).await
+                fetcher
+                    .fetch(&image, &parsed.reference, &scope, &platform)
+                    .await
+                    .map(Arc::new)
             })
             .await
     }
@@ -151,7 +154,7 @@ impl RegistryProvider {
 
 #[async_trait::async_trait]
 impl ImageConfigProvider for RegistryProvider {
-    async fn image_config(&self, req: &LookupRequest) -> Result<ImageConfig, LookupError> {
+    async fn image_config(&self, req: &LookupRequest) -> Lookup {
         let budget = req.deadline.saturating_duration_since(Instant::now());
         let outcome = tokio::time::timeout_at(req.deadline.into(), self.lookup(req))
             .await

@@ -15,7 +15,7 @@ use http_body_util::BodyExt;
 use respawn_webhook::{
     config::Injection,
     handler::AppState,
-    image::{ImageConfig, ImageConfigProvider, LookupError, LookupRequest},
+    image::{ImageConfigProvider, Lookup, LookupRequest},
     metrics::Metrics,
     server,
     static_provider::StaticProvider,
@@ -76,7 +76,7 @@ impl<P> Recording<P> {
 
 #[async_trait::async_trait]
 impl<P: ImageConfigProvider> ImageConfigProvider for Recording<P> {
-    async fn image_config(&self, req: &LookupRequest) -> Result<ImageConfig, LookupError> {
+    async fn image_config(&self, req: &LookupRequest) -> Lookup {
         self.seen.lock().unwrap().push(req.clone());
         self.inner.image_config(req).await
     }

@@ -185,15 +185,9 @@ pub(crate) fn wrap_container(
     env: &[(String, String)],
     warnings: &mut Vec<String>,
 ) {
-    let base = format!("/spec/containers/{i}/");
-    let at = |field: &str| {
-        let mut p = String::with_capacity(base.len() + field.len());
-        p.push_str(&base);
-        p.push_str(field);
-        p
-    };
-    b.add(&at("command"), |out| jsonw::strings(out, &[SUPERVISOR_PATH]));
-    b.add(&at("args"), |out| {
+    let mut at = FieldPaths::new(i);
+    b.add(at.field("command"), |out| jsonw::strings(out, &[SUPERVISOR_PATH]));
+    b.add(at.field("args"), |out| {
         out.extend_from_slice(br#"["--""#);
         for a in argv {
             out.push(b',');
@@ -201,7 +195,7 @@ pub(crate) fn wrap_container(
         }
         out.push(b']');
     });
-    b.append(&at("volumeMounts"), c.volume_mounts.is_some(), |out| {
+    b.append(at.field("volumeMounts"), c.volume_mounts.is_some(), |out| {
         mount(out, volume)
     });
     let mut env_present = c.env.is_some();
@@ -213,7 +207,7 @@ pub(crate) fn wrap_container(
             ));
             continue;
         }
-        b.append(&at("env"), env_present, |out| {
+        b.append(at.field("env"), env_present, |out| {
             out.extend_from_slice(br#"{"name":"#);
             jsonw::string(out, name);
             out.extend_from_slice(br#","value":"#);
@@ -221,6 +215,41 @@ pub(crate) fn wrap_container(
             out.push(b'}');
         });
         env_present = true;
+    }
+}
+
+/// The pointers to one container's fields: `/spec/containers/{i}/` written once, each field
+/// appended in place of the previous one (no allocation per operation).
+struct FieldPaths {
+    path: String,
+    base: usize,
+}
+
+impl FieldPaths {
+    fn new(i: usize) -> Self {
+        let mut path = String::with_capacity(48);
+        path.push_str("/spec/containers/");
+        // The index's digits, without the formatting machinery.
+        let mut digits = [0u8; 20];
+        let (mut n, mut rest) = (digits.len(), i);
+        loop {
+            n -= 1;
+            digits[n] = b'0' + (rest % 10) as u8;
+            rest /= 10;
+            if rest == 0 {
+                break;
+            }
+        }
+        path.extend(digits[n..].iter().map(|&d| char::from(d)));
+        path.push('/');
+        let base = path.len();
+        FieldPaths { path, base }
+    }
+
+    fn field(&mut self, name: &str) -> &str {
+        self.path.truncate(self.base);
+        self.path.push_str(name);
+        &self.path
     }
 }
 

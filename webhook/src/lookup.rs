@@ -79,7 +79,11 @@ pub fn parse_go_duration(s: &str) -> Option<Duration> {
             .find(|c: char| c.is_ascii_digit() || c == '.')
             .unwrap_or(tail.len());
         let (unit, next) = tail.split_at(unit_len);
-        let n: f64 = num.parse().ok()?;
+        // Whole numbers (`10s`, what the apiserver sends) without the float parser.
+        let n: f64 = match num.parse::<u32>() {
+            Ok(whole) => whole.into(),
+            Err(_) => num.parse().ok()?,
+        };
         secs += match unit {
             "ns" => n / 1e9,
             "us" | "\u{b5}s" => n / 1e6,

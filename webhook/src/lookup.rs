@@ -41,7 +41,7 @@ pub async fn resolve_all(
         .filter(|s| !s.is_empty())
         .unwrap_or_else(|| "default".to_string());
     let deadline = Instant::now() + budget;
-    let lookups = images.iter().map(|image| {
+    let mut lookups = images.iter().map(|image| {
         let req = LookupRequest {
             image: image.clone(),
             namespace: namespace.to_string(),
@@ -62,6 +62,13 @@ pub async fn resolve_all(
             (req.image, res)
         }
     });
+    if let [_] = images {
+        // The common pod: one image to look up, without join_all's bookkeeping.
+        if let Some(only) = lookups.next() {
+            let (image, result) = only.await;
+            return Resolved::from([(image, result)]);
+        }
+    }
     join_all(lookups).await.into_iter().collect()
 }
 

@@ -36,31 +36,34 @@ pub enum ArgvError {
 }
 
 /// True when a pod field counts as "set": the kubelet treats an empty list like an absent one.
-pub fn is_set(v: Option<&Vec<String>>) -> bool {
+pub fn is_set<S>(v: Option<&Vec<S>>) -> bool {
     v.is_some_and(|v| !v.is_empty())
 }
 
 /// True when the container's argv can be computed without the image config.
-pub fn needs_image(command: Option<&Vec<String>>) -> bool {
+pub fn needs_image<S>(command: Option<&Vec<S>>) -> bool {
     !is_set(command)
 }
 
 /// The argv to put after `--`, in the form the kubelet will expand: pod strings verbatim,
 /// image strings `$`-escaped. `image` is only consulted when `command` is unset.
-pub fn resolve(
-    command: Option<&Vec<String>>,
-    args: Option<&Vec<String>>,
+pub fn resolve<S: AsRef<str>>(
+    command: Option<&Vec<S>>,
+    args: Option<&Vec<S>>,
     image: Option<&ImageConfig>,
 ) -> Result<(Vec<String>, Source), ArgvError> {
+    fn pod_strings<S: AsRef<str>>(v: Option<&Vec<S>>) -> impl Iterator<Item = String> + '_ {
+        v.into_iter().flatten().map(|s| s.as_ref().to_owned())
+    }
     if is_set(command) {
-        let mut argv = command.cloned().unwrap_or_default();
-        argv.extend(args.into_iter().flatten().cloned());
+        let mut argv: Vec<String> = pod_strings(command).collect();
+        argv.extend(pod_strings(args));
         return Ok((argv, Source::Pod));
     }
     let entrypoint = image.map_or(&[][..], image_entrypoint);
     let mut argv = escape_all(entrypoint);
     let source = if is_set(args) {
-        argv.extend(args.into_iter().flatten().cloned());
+        argv.extend(pod_strings(args));
         Source::ImageEntrypoint
     } else {
         let cmd = image.and_then(|i| i.cmd.as_deref()).unwrap_or_default();
@@ -222,7 +225,7 @@ mod tests {
     fn pod_command_never_needs_the_image() {
         let cmd = v(&["/app"]);
         assert!(!needs_image(Some(&cmd)));
-        assert!(needs_image(None));
+        assert!(needs_image::<String>(None));
         assert!(needs_image(Some(&v(&[]))));
         assert_eq!(resolve(Some(&cmd), None, None), Ok((cmd.clone(), Source::Pod)));
     }

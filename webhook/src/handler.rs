@@ -6,7 +6,7 @@ use std::{sync::Arc, time::Duration, time::Instant};
 use crate::podview::Pod;
 use axum::{body::Bytes, extract::RawQuery, extract::State, http::header};
 use kube::core::{
-    DynamicObject, GroupVersionKind,
+    DynamicObject,
     admission::{AdmissionRequest, AdmissionReview, Operation},
 };
 use tracing::{debug, info, warn};
@@ -74,10 +74,11 @@ async fn review(st: &AppState, timeout: Option<Duration>, body: &[u8]) -> (Respo
         Ok(PodReviewIn { request: None }) => return no_request(),
         Err(pod_error) => return untyped(body, &pod_error),
     };
-    if let Some(answer) = not_handled(&req.uid, &req.kind, req.sub_resource.as_deref(), &req.operation) {
+    let kind = (&*req.kind.group, &*req.kind.kind);
+    if let Some(answer) = not_handled(&req.uid, kind, req.sub_resource.as_deref(), &req.operation) {
         return answer;
     }
-    let uid = req.uid.as_str();
+    let uid = &*req.uid;
     let Some(pod) = req.object.as_ref() else {
         return (
             ResponseOut::invalid(uid, "respawn: request has no object".into()),
@@ -107,7 +108,8 @@ fn untyped(body: &[u8], pod_error: &serde_json::Error) -> (ResponseOut, &'static
         Ok(r) => r,
         Err(_) => return no_request(),
     };
-    if let Some(answer) = not_handled(&req.uid, &req.kind, req.sub_resource.as_deref(), &req.operation) {
+    let kind = (req.kind.group.as_str(), req.kind.kind.as_str());
+    if let Some(answer) = not_handled(&req.uid, kind, req.sub_resource.as_deref(), &req.operation) {
         return answer;
     }
     let msg = format!("respawn: object is not a valid Pod: {pod_error}");
@@ -124,16 +126,13 @@ fn no_request() -> (ResponseOut, &'static str) {
 /// Anything but `CREATE` of a Pod is admitted unchanged (non-Pod kinds with a warning).
 fn not_handled(
     uid: &str,
-    kind: &GroupVersionKind,
+    (group, kind): (&str, &str),
     sub_resource: Option<&str>,
     operation: &Operation,
 ) -> Option<(ResponseOut, &'static str)> {
-    let is_pod = kind.group.is_empty() && kind.kind == "Pod" && sub_resource.is_none();
+    let is_pod = group.is_empty() && kind == "Pod" && sub_resource.is_none();
     if !is_pod {
-        let why = format!(
-            "respawn: only pods are handled, ignoring {}/{}",
-            kind.group, kind.kind
-        );
+        let why = format!("respawn: only pods are handled, ignoring {group}/{kind}");
         return Some((ResponseOut::allow(uid).with_warnings(vec![why]), "ignored"));
     }
     if !matches!(operation, Operation::Create) {
@@ -145,7 +144,7 @@ fn not_handled(
 async fn decide(
     st: &AppState,
     uid: &str,
-    pod: &Pod,
+    pod: &Pod<'_>,
     namespace: &str,
     budget: Duration,
 ) -> (ResponseOut, &'static str) {
@@ -201,7 +200,7 @@ async fn decide(
 }
 
 /// `name`, or `generateName*` for pods a controller creates (formatted only when logged).
-struct PodName<'a>(&'a Pod);
+struct PodName<'a>(&'a Pod<'a>);
 
 impl std::fmt::Display for PodName<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

@@ -256,7 +256,7 @@ impl FieldPaths {
 /// One wrapped container's entry in the original-argv annotation.
 pub(crate) struct Original<'a> {
     /// The container.
-    pub(crate) container: &'a Container,
+    pub(crate) container: &'a Container<'a>,
     /// Where the argv came from.
     pub(crate) source: Source,
     /// The image config consulted, if any.

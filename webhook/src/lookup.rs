@@ -20,7 +20,7 @@ pub fn budget(configured: Duration, request_timeout: Option<Duration>) -> Durati
 /// Looks up every image in parallel; each answer is cut off at `budget`.
 pub async fn resolve_all(
     provider: &dyn ImageConfigProvider,
-    pod: &Pod,
+    pod: &Pod<'_>,
     namespace: &str,
     images: &[String],
     platform: &Platform,
@@ -31,22 +31,22 @@ pub async fn resolve_all(
         .and_then(|s| s.image_pull_secrets.as_ref())
         .map(|v| {
             v.iter()
-                .map(|r| r.name.clone())
-                .filter(|n| !n.is_empty())
+                .filter(|r| !r.name.is_empty())
+                .map(|r| r.name.to_string())
                 .collect()
         })
         .unwrap_or_default();
     let service_account = spec
-        .and_then(|s| s.service_account_name.clone())
+        .and_then(|s| s.service_account_name.as_deref())
         .filter(|s| !s.is_empty())
-        .unwrap_or_else(|| "default".to_string());
+        .unwrap_or("default");
     let deadline = Instant::now() + budget;
     let mut lookups = images.iter().map(|image| {
         let req = LookupRequest {
             image: image.clone(),
             namespace: namespace.to_string(),
             pull_secrets: pull_secrets.clone(),
-            service_account: service_account.clone(),
+            service_account: service_account.to_string(),
             platform: platform.clone(),
             deadline,
         };

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::podview::{Container, Pod};
+use crate::podview::{Container, Pod, Str};
 
 use crate::argv;
 use crate::config::{FailurePolicy, Injection};
@@ -122,7 +122,7 @@ pub fn plan(pod: &Pod, namespace: &str, cfg: &Injection) -> Plan {
         .labels
         .as_ref()
         .and_then(|l| l.get(settings::INJECT_LABEL))
-        .map(String::as_str)
+        .map(|v| &**v)
     {
         Some("disabled") => return skip(SkipReason::Disabled, vec![]),
         None | Some("enabled") => {}
@@ -147,8 +147,8 @@ pub fn plan(pod: &Pod, namespace: &str, cfg: &Injection) -> Plan {
         .node_selector
         .as_ref()
         .and_then(|s| s.get("kubernetes.io/os"))
-        .map(String::as_str);
-    let spec_os = spec.os.as_ref().map(|o| o.name.as_str());
+        .map(|v| &**v);
+    let spec_os = spec.os.as_ref().map(|o| &*o.name);
     if node_os == Some("windows") || spec_os == Some("windows") {
         return skip(
             SkipReason::Windows,
@@ -165,9 +165,9 @@ pub fn plan(pod: &Pod, namespace: &str, cfg: &Injection) -> Plan {
     let mut lookups: Vec<String> = Vec::new();
     for &i in &containers {
         let c = &spec.containers[i];
-        let image = c.image.clone().unwrap_or_default();
-        if argv::needs_image(c.command.as_ref()) && !lookups.contains(&image) {
-            lookups.push(image);
+        let image = c.image.as_deref().unwrap_or_default();
+        if argv::needs_image(c.command.as_ref()) && !lookups.iter().any(|l| l == image) {
+            lookups.push(image.to_owned());
         }
     }
     Plan::Wrap(Box::new(WrapPlan {
@@ -215,7 +215,11 @@ fn choose_containers(pod: &Pod, s: &PodSettings, warnings: &mut Vec<String>) -> 
             ));
         }
     }
-    let wanted = |c: &Container| s.containers.as_ref().is_none_or(|n| n.contains(&c.name));
+    let wanted = |c: &Container| {
+        s.containers
+            .as_ref()
+            .is_none_or(|n| n.iter().any(|n| *n == c.name))
+    };
     let mut out = Vec::new();
     for (i, c) in spec.containers.iter().enumerate().filter(|(_, c)| wanted(c)) {
         if let Some(why) = unwrappable(c) {
@@ -249,13 +253,18 @@ fn unwrappable(c: &Container) -> Option<&'static str> {
 }
 
 /// Platform from the nodeSelector, filled in from the default.
-pub fn platform(node_selector: Option<&BTreeMap<String, String>>, default: &Platform) -> Platform {
-    let get = |k: &str| node_selector.and_then(|s| s.get(k)).filter(|v| !v.is_empty());
+pub fn platform(node_selector: Option<&BTreeMap<Str<'_>, Str<'_>>>, default: &Platform) -> Platform {
+    let get = |k: &str| {
+        node_selector
+            .and_then(|s| s.get(k))
+            .map(|v| &**v)
+            .filter(|v| !v.is_empty())
+    };
     match (get("kubernetes.io/os"), get("kubernetes.io/arch")) {
         (None, None) => default.clone(),
         (os, arch) => Platform {
-            os: os.cloned().unwrap_or_else(|| default.os.clone()),
-            architecture: arch.cloned().unwrap_or_else(|| default.architecture.clone()),
+            os: os.map_or_else(|| default.os.clone(), str::to_owned),
+            architecture: arch.map_or_else(|| default.architecture.clone(), str::to_owned),
             variant: if arch.is_none() {
                 default.variant.clone()
             } else {

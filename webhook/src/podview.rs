@@ -3,112 +3,119 @@
 //! AdmissionReview several times cheaper than a full `k8s_openapi` Pod (status, managedFields,
 //! tolerations, probes, resources … are never materialised). Presence (`Option`) is kept
 //! wherever the patch must know whether a parent exists.
+//!
+//! Strings are [`Str`]: the hot-path reader (`crate::fastjson`) borrows every string without an
+//! escape straight from the request body, so reading a review allocates only for the lists and
+//! maps; serde (the fallback, and tests) fills them owned.
 
-use std::collections::BTreeMap;
+use std::{borrow::Cow, collections::BTreeMap};
 
 use serde::Deserialize;
 
+/// A string of the view: borrowed from the request body, or owned.
+pub type Str<'a> = Cow<'a, str>;
+
 /// The Pod fields the webhook reads.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
-pub struct Pod {
+pub struct Pod<'a> {
     /// metadata
     #[serde(default)]
-    pub metadata: ObjectMeta,
+    pub metadata: ObjectMeta<'a>,
     /// spec
     #[serde(default)]
-    pub spec: Option<PodSpec>,
+    pub spec: Option<PodSpec<'a>>,
 }
 
 /// `metadata` subset.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct ObjectMeta {
+pub struct ObjectMeta<'a> {
     /// `name`; absent for pods a controller creates.
     #[serde(default)]
-    pub name: Option<String>,
+    pub name: Option<Str<'a>>,
     /// `generateName`.
     #[serde(default)]
-    pub generate_name: Option<String>,
+    pub generate_name: Option<Str<'a>>,
     /// `namespace`.
     #[serde(default)]
-    pub namespace: Option<String>,
+    pub namespace: Option<Str<'a>>,
     /// `labels`.
     #[serde(default)]
-    pub labels: Option<BTreeMap<String, String>>,
+    pub labels: Option<BTreeMap<Str<'a>, Str<'a>>>,
     /// `annotations`.
     #[serde(default)]
-    pub annotations: Option<BTreeMap<String, String>>,
+    pub annotations: Option<BTreeMap<Str<'a>, Str<'a>>>,
 }
 
 /// `spec` subset.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct PodSpec {
+pub struct PodSpec<'a> {
     /// `containers`.
     #[serde(default)]
-    pub containers: Vec<Container>,
+    pub containers: Vec<Container<'a>>,
     /// `initContainers`.
     #[serde(default)]
-    pub init_containers: Option<Vec<Container>>,
+    pub init_containers: Option<Vec<Container<'a>>>,
     /// `ephemeralContainers` (names only matter).
     #[serde(default)]
-    pub ephemeral_containers: Option<Vec<Named>>,
+    pub ephemeral_containers: Option<Vec<Named<'a>>>,
     /// `volumes` (names only matter).
     #[serde(default)]
-    pub volumes: Option<Vec<Named>>,
+    pub volumes: Option<Vec<Named<'a>>>,
     /// `nodeSelector`.
     #[serde(default)]
-    pub node_selector: Option<BTreeMap<String, String>>,
+    pub node_selector: Option<BTreeMap<Str<'a>, Str<'a>>>,
     /// `os`.
     #[serde(default)]
-    pub os: Option<Named>,
+    pub os: Option<Named<'a>>,
     /// `imagePullSecrets`.
     #[serde(default)]
-    pub image_pull_secrets: Option<Vec<Named>>,
+    pub image_pull_secrets: Option<Vec<Named<'a>>>,
     /// `serviceAccountName`.
     #[serde(default)]
-    pub service_account_name: Option<String>,
+    pub service_account_name: Option<Str<'a>>,
 }
 
 /// Anything identified by `name` (volumes, pull secrets, `os`, ephemeral containers, env vars).
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
-pub struct Named {
+pub struct Named<'a> {
     /// `name`.
     #[serde(default)]
-    pub name: String,
+    pub name: Str<'a>,
 }
 
 /// `containers[*]` / `initContainers[*]` subset.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct Container {
+pub struct Container<'a> {
     /// `name`.
     #[serde(default)]
-    pub name: String,
+    pub name: Str<'a>,
     /// `image`.
     #[serde(default)]
-    pub image: Option<String>,
+    pub image: Option<Str<'a>>,
     /// `command`.
     #[serde(default)]
-    pub command: Option<Vec<String>>,
+    pub command: Option<Vec<Str<'a>>>,
     /// `args`.
     #[serde(default)]
-    pub args: Option<Vec<String>>,
+    pub args: Option<Vec<Str<'a>>>,
     /// `env` (names only matter).
     #[serde(default)]
-    pub env: Option<Vec<Named>>,
+    pub env: Option<Vec<Named<'a>>>,
     /// `volumeMounts`.
     #[serde(default)]
-    pub volume_mounts: Option<Vec<VolumeMount>>,
+    pub volume_mounts: Option<Vec<VolumeMount<'a>>>,
 }
 
 /// `volumeMounts[*]` subset.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct VolumeMount {
+pub struct VolumeMount<'a> {
     /// `mountPath`.
     #[serde(default)]
-    pub mount_path: String,
+    pub mount_path: Str<'a>,
 }
 
 #[cfg(test)]

@@ -12,37 +12,49 @@
 
 use crate::jsonw;
 use crate::patch::Patch;
-use crate::podview::Pod;
+use crate::podview::{Pod, Str};
 use base64::Engine;
-use kube::core::{GroupVersionKind, admission::Operation};
+use kube::core::admission::Operation;
 use serde::{Deserialize, Serialize};
 
 /// An AdmissionReview whose object is a Pod (only the fields the webhook reads).
 #[derive(Debug, PartialEq, Deserialize)]
-pub struct PodReviewIn {
+pub struct PodReviewIn<'a> {
     /// The request; absent in a malformed review.
-    pub request: Option<PodRequestIn>,
+    pub request: Option<PodRequestIn<'a>>,
 }
 
 /// The fields of `AdmissionRequest` the webhook reads.
 #[derive(Debug, PartialEq, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct PodRequestIn {
+pub struct PodRequestIn<'a> {
     /// Echoed in the response.
-    pub uid: String,
+    pub uid: Str<'a>,
     /// The object's kind.
-    pub kind: GroupVersionKind,
+    pub kind: KindIn<'a>,
     /// e.g. `status`, `ephemeralcontainers`.
     #[serde(default)]
-    pub sub_resource: Option<String>,
+    pub sub_resource: Option<Str<'a>>,
     /// The request's namespace.
     #[serde(default)]
-    pub namespace: Option<String>,
+    pub namespace: Option<Str<'a>>,
     /// CREATE, UPDATE, …
     pub operation: Operation,
     /// The pod.
     #[serde(default)]
-    pub object: Option<Pod>,
+    pub object: Option<Pod<'a>>,
+}
+
+/// `kind` of an `AdmissionRequest`: kube's `GroupVersionKind` (every field required), with
+/// the view's strings.
+#[derive(Debug, PartialEq, Deserialize)]
+pub struct KindIn<'a> {
+    /// e.g. `""` for the core group.
+    pub group: Str<'a>,
+    /// e.g. `v1`.
+    pub version: Str<'a>,
+    /// e.g. `Pod`.
+    pub kind: Str<'a>,
 }
 
 /// `admission.k8s.io/v1` AdmissionReview carrying only a response.

@@ -4,6 +4,8 @@
 
 use std::collections::BTreeMap;
 
+use crate::podview::Str;
+
 use crate::config::FailurePolicy;
 
 /// Annotation/label prefix.
@@ -102,7 +104,7 @@ pub fn parse_default(s: &str) -> Result<(String, String), String> {
 
 /// Reads the `respawn.dev/*` annotations of a pod. A setting the pod does not set (or sets to
 /// a bad value) takes its cluster-wide default from `defaults` (`RESPAWN_*` name, value), if any.
-pub fn parse(annotations: Option<&BTreeMap<String, String>>, defaults: &[(String, String)]) -> PodSettings {
+pub fn parse(annotations: Option<&BTreeMap<Str<'_>, Str<'_>>>, defaults: &[(String, String)]) -> PodSettings {
     let mut out = PodSettings::default();
     let empty = BTreeMap::new();
     let annotations = annotations.unwrap_or(&empty);
@@ -145,7 +147,7 @@ pub fn parse(annotations: Option<&BTreeMap<String, String>>, defaults: &[(String
         }
     }
     for key in annotations.keys().filter(|k| k.starts_with(PREFIX)) {
-        let known = SETTINGS.iter().any(|(k, _, _)| k == key) || OTHER_KNOWN.contains(&key.as_str());
+        let known = SETTINGS.iter().any(|(k, _, _)| k == key) || OTHER_KNOWN.contains(&&**key);
         if !known {
             out.warnings
                 .push(format!("respawn: unknown annotation {key} ignored"));
@@ -227,10 +229,10 @@ fn signal(v: &str) -> Result<String, String> {
 mod tests {
     use super::*;
 
-    fn ann(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+    fn ann(pairs: &[(&str, &str)]) -> BTreeMap<Str<'static>, Str<'static>> {
         pairs
             .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .map(|(k, v)| (k.to_string().into(), v.to_string().into()))
             .collect()
     }
 

@@ -7,12 +7,12 @@ use proptest::prelude::*;
 use respawn_webhook::{fastjson::pod_review, review::PodReviewIn};
 use serde_json::{Value, json};
 
-fn serde_view(body: &[u8]) -> Option<PodReviewIn> {
+fn serde_view(body: &[u8]) -> Option<PodReviewIn<'_>> {
     serde_json::from_slice(body).ok()
 }
 
 /// The contract: an answer from the reader is serde's answer.
-fn check_agrees(body: &[u8]) -> Option<PodReviewIn> {
+fn check_agrees(body: &[u8]) -> Option<PodReviewIn<'_>> {
     let fast = pod_review(body);
     if let Some(v) = &fast {
         let reference = serde_json::from_slice::<PodReviewIn>(body);

@@ -141,7 +141,7 @@ fn platform_from_node_selector_and_default() {
     let sel = |pairs: &[(&str, &str)]| {
         pairs
             .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .map(|(k, v)| (k.to_string().into(), v.to_string().into()))
             .collect()
     };
     let p = mutate::platform(None, &d);

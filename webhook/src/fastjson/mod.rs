@@ -13,10 +13,10 @@
 //! [`MAX_DEPTH`] — it returns `None` and the caller asks serde_json, which gives the answer or
 //! the precise error. Rejecting more than serde is allowed; accepting more is not.
 
-use kube::core::{GroupVersionKind, admission::Operation};
+use kube::core::admission::Operation;
 
 use crate::podview::{Container, Named, ObjectMeta, Pod, PodSpec, VolumeMount};
-use crate::review::{PodRequestIn, PodReviewIn};
+use crate::review::{KindIn, PodRequestIn, PodReviewIn};
 
 mod scan;
 
@@ -49,7 +49,7 @@ macro_rules! fields {
 pub const MAX_DEPTH: u32 = 100;
 
 /// Reads a Pod AdmissionReview, or `None` when serde_json must decide (see the module docs).
-pub fn pod_review(body: &[u8]) -> Option<PodReviewIn> {
+pub fn pod_review(body: &[u8]) -> Option<PodReviewIn<'_>> {
     let mut r = Reader::new(std::str::from_utf8(body).ok()?);
     let mut request = None;
     r.ws();
@@ -66,8 +66,8 @@ fn once(seen: &mut u32, bit: u32) -> Option<()> {
     Some(())
 }
 
-impl Reader<'_> {
-    fn request(&mut self) -> Option<PodRequestIn> {
+impl<'a> Reader<'a> {
+    fn request(&mut self) -> Option<PodRequestIn<'a>> {
         let (mut uid, mut kind, mut sub_resource, mut namespace) = (None, None, None, None);
         let (mut operation, mut object) = (None, None);
         fields!(self, r, {
@@ -88,14 +88,14 @@ impl Reader<'_> {
         })
     }
 
-    fn gvk(&mut self) -> Option<GroupVersionKind> {
+    fn gvk(&mut self) -> Option<KindIn<'a>> {
         let (mut group, mut version, mut kind) = (None, None, None);
         fields!(self, r, {
             "group" => group = Some(r.owned()?),
             "version" => version = Some(r.owned()?),
             "kind" => kind = Some(r.owned()?),
         })?;
-        Some(GroupVersionKind {
+        Some(KindIn {
             group: group?,
             version: version?,
             kind: kind?,
@@ -112,7 +112,7 @@ impl Reader<'_> {
         })
     }
 
-    fn pod(&mut self) -> Option<Pod> {
+    fn pod(&mut self) -> Option<Pod<'a>> {
         let mut pod = Pod::default();
         fields!(self, r, {
             "metadata" => pod.metadata = r.metadata()?,
@@ -121,7 +121,7 @@ impl Reader<'_> {
         Some(pod)
     }
 
-    fn metadata(&mut self) -> Option<ObjectMeta> {
+    fn metadata(&mut self) -> Option<ObjectMeta<'a>> {
         let mut m = ObjectMeta::default();
         fields!(self, r, {
             "name" => m.name = Some(r.owned()?),
@@ -133,7 +133,7 @@ impl Reader<'_> {
         Some(m)
     }
 
-    fn spec(&mut self) -> Option<PodSpec> {
+    fn spec(&mut self) -> Option<PodSpec<'a>> {
         let mut s = PodSpec::default();
         fields!(self, r, {
             "containers" => s.containers = r.list(Self::container)?,
@@ -148,7 +148,7 @@ impl Reader<'_> {
         Some(s)
     }
 
-    fn container(&mut self) -> Option<Container> {
+    fn container(&mut self) -> Option<Container<'a>> {
         let mut c = Container::default();
         fields!(self, r, {
             "name" => c.name = r.owned()?,
@@ -161,13 +161,13 @@ impl Reader<'_> {
         Some(c)
     }
 
-    fn named(&mut self) -> Option<Named> {
+    fn named(&mut self) -> Option<Named<'a>> {
         let mut n = Named::default();
         fields!(self, r, { "name" => n.name = r.owned()? })?;
         Some(n)
     }
 
-    fn volume_mount(&mut self) -> Option<VolumeMount> {
+    fn volume_mount(&mut self) -> Option<VolumeMount<'a>> {
         let mut m = VolumeMount::default();
         fields!(self, r, { "mountPath" => m.mount_path = r.owned()? })?;
         Some(m)

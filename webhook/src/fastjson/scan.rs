@@ -302,12 +302,12 @@ impl<'a> Reader<'a> {
         Some(())
     }
 
-    /// A string field (no `null`).
-    pub(super) fn owned(&mut self) -> Option<String> {
-        self.string().map(Cow::into_owned)
+    /// A string field (no `null`), borrowed from the body unless it has escapes.
+    pub(super) fn owned(&mut self) -> Option<Cow<'a, str>> {
+        self.string()
     }
 
-    pub(super) fn strings(&mut self) -> Option<Vec<String>> {
+    pub(super) fn strings(&mut self) -> Option<Vec<Cow<'a, str>>> {
         let mut v = Vec::new();
         self.array(|r| {
             v.push(r.owned()?);
@@ -316,10 +316,15 @@ impl<'a> Reader<'a> {
         Some(v)
     }
 
-    pub(super) fn string_map(&mut self) -> Option<BTreeMap<String, String>> {
+    /// `{ "key": "value", … }`; a repeated key keeps its last value, as serde's map does.
+    pub(super) fn string_map(&mut self) -> Option<BTreeMap<Cow<'a, str>, Cow<'a, str>>> {
         let mut m = BTreeMap::new();
-        self.object(|r, key| {
-            m.insert(key.to_owned(), r.owned()?);
+        self.sequence(b'{', b'}', |r| {
+            let key = r.string()?;
+            r.ws();
+            r.eat(b':')?;
+            r.ws();
+            m.insert(key, r.string()?);
             Some(())
         })?;
         Some(m)

@@ -166,11 +166,24 @@ impl<'a> Reader<'a> {
         }
     }
 
+    /// Any value, checked against the JSON grammar and dropped. A string, the most common
+    /// value of a member the view does not read, is skipped here without a call.
+    #[inline(always)]
+    pub(super) fn skip(&mut self) -> Option<()> {
+        match token(self.b, self.i)? {
+            (b'"', i) => {
+                self.i = string_end(self.b, i + 1)?;
+                Some(())
+            }
+            _ => self.skip_value(),
+        }
+    }
+
     /// Any value, checked against the JSON grammar and dropped: most of a review is skipped.
     /// One loop with no call per token; the position lives in a local (not in `self`) so that
     /// it stays in a register, and the open containers are a bit stack (innermost in the low
     /// bit, 1 = object).
-    pub(super) fn skip(&mut self) -> Option<()> {
+    fn skip_value(&mut self) -> Option<()> {
         let b = self.b;
         let mut i = self.i;
         let mut objects: u128 = 0;
@@ -250,10 +263,12 @@ impl<'a> Reader<'a> {
 
     pub(super) fn string_map(&mut self) -> Option<BTreeMap<String, String>> {
         let mut m = BTreeMap::new();
-        self.object(|r, key| {
-            // Cannot fail: a key is the body's UTF-8 between two quotes, or decoded escapes.
-            let key = std::str::from_utf8(key).ok()?;
-            m.insert(key.to_owned(), r.owned()?);
+        // Not `object`: its keys are bytes, these become `String`s.
+        self.sequence(b'{', b'}', |r| {
+            let key = r.string()?;
+            r.colon()?;
+            r.ws();
+            m.insert(key.into_owned(), r.owned()?);
             Some(())
         })?;
         Some(m)

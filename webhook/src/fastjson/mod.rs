@@ -30,7 +30,7 @@ macro_rules! fields {
         $reader.object(|$r, key| {
             let mut bit = 0;
             $(
-                if key == $key {
+                if key == $key.as_bytes() {
                     once(&mut seen, bit)?;
                     $read;
                     return Some(());

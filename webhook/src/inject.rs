@@ -263,39 +263,43 @@ pub(crate) struct Original<'a> {
     pub(crate) image: Option<&'a ImageConfig>,
 }
 
-/// The original-argv annotation: a JSON object by container name (sorted), each with `args`,
-/// `command`, `source` and, when the image was consulted, `entrypoint`, `cmd` and `digest`
-/// (keys sorted too, so the text is stable).
+/// The original-argv annotation's value: a JSON object by container name (sorted), each with
+/// `args`, `command`, `source` and, when the image was consulted, `entrypoint`, `cmd` and
+/// `digest` (keys sorted too, so the text is stable).
+///
+/// An annotation value is a string, so this JSON text is written as a JSON string straight
+/// away (quotes included): the structure's quotes as `\"`, each string escaped twice by
+/// [`jsonw::nested_string`], instead of writing the text and escaping it in a second pass.
 pub(crate) fn original_argv(out: &mut Vec<u8>, entries: &mut [Original<'_>]) {
     entries.sort_by(|a, b| a.container.name.cmp(&b.container.name));
-    out.push(b'{');
+    out.extend_from_slice(b"\"{");
     for (n, e) in entries.iter().enumerate() {
         if n > 0 {
             out.push(b',');
         }
         let c = e.container;
-        jsonw::string(out, &c.name);
-        out.extend_from_slice(br#":{"args":"#);
-        jsonw::opt_strings(out, c.args.as_deref());
+        jsonw::nested_string(out, &c.name);
+        out.extend_from_slice(br#":{\"args\":"#);
+        jsonw::nested_strings(out, c.args.as_deref());
         if let Some(img) = e.image {
-            out.extend_from_slice(br#","cmd":"#);
-            jsonw::opt_strings(out, img.cmd.as_deref());
+            out.extend_from_slice(br#",\"cmd\":"#);
+            jsonw::nested_strings(out, img.cmd.as_deref());
         }
-        out.extend_from_slice(br#","command":"#);
-        jsonw::opt_strings(out, c.command.as_deref());
+        out.extend_from_slice(br#",\"command\":"#);
+        jsonw::nested_strings(out, c.command.as_deref());
         if let Some(img) = e.image {
             if let Some(d) = &img.digest {
-                out.extend_from_slice(br#","digest":"#);
-                jsonw::string(out, d);
+                out.extend_from_slice(br#",\"digest\":"#);
+                jsonw::nested_string(out, d);
             }
-            out.extend_from_slice(br#","entrypoint":"#);
-            jsonw::opt_strings(out, img.entrypoint.as_deref());
+            out.extend_from_slice(br#",\"entrypoint\":"#);
+            jsonw::nested_strings(out, img.entrypoint.as_deref());
         }
-        out.extend_from_slice(br#","source":"#);
-        jsonw::string(out, e.source.as_str());
+        out.extend_from_slice(br#",\"source\":"#);
+        jsonw::nested_string(out, e.source.as_str());
         out.push(b'}');
     }
-    out.push(b'}');
+    out.extend_from_slice(b"}\"");
 }
 
 #[cfg(test)]
@@ -308,6 +312,50 @@ mod tests {
         let mut out = Vec::new();
         f(&mut out);
         serde_json::from_slice(&out).expect("valid JSON")
+    }
+
+    #[test]
+    fn original_argv_is_the_argv_object_as_a_json_string() {
+        let web = Container {
+            name: "we\"b".into(),
+            args: Some(vec!["--x=\"a\\b\"\n".into(), "$(PORT)".into()]),
+            ..Default::default()
+        };
+        let side = Container {
+            name: "a-side".into(),
+            command: Some(vec!["/bin/s\u{e9}".into()]),
+            ..Default::default()
+        };
+        let img = ImageConfig {
+            entrypoint: Some(vec!["/e p".into()]),
+            cmd: Some(vec!["c\u{1}".into()]),
+            digest: Some("sha256:ab".into()),
+            ..Default::default()
+        };
+        let mut out = Vec::new();
+        let web_entry = Original {
+            container: &web,
+            source: Source::ImageEntrypoint,
+            image: Some(&img),
+        };
+        let side_entry = Original {
+            container: &side,
+            source: Source::Pod,
+            image: None,
+        };
+        original_argv(&mut out, &mut [web_entry, side_entry]);
+        let text: String = serde_json::from_slice(&out).expect("a JSON string");
+        let v: Value = serde_json::from_str(&text).expect("JSON text inside");
+        assert_eq!(
+            v,
+            json!({
+                "a-side": {"args": null, "command": ["/bin/s\u{e9}"], "source": "pod"},
+                "we\"b": {"args": ["--x=\"a\\b\"\n", "$(PORT)"], "cmd": ["c\u{1}"], "command": null,
+                          "digest": "sha256:ab", "entrypoint": ["/e p"], "source": "imageEntrypoint"}
+            })
+        );
+        // Sorted containers and keys: the text is what serde writes for the same value.
+        assert_eq!(text, serde_json::to_string(&v).unwrap());
     }
 
     #[test]

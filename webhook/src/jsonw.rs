@@ -27,19 +27,7 @@ pub fn escaped(out: &mut Vec<u8>, s: &str) {
 /// original-argv annotation, is a quote every few bytes), where a copy call per run costs more
 /// than it saves.
 pub fn escaped_utf8(out: &mut Vec<u8>, bytes: &[u8]) {
-    let mut i = 0;
-    while let Some(word) = bytes.get(i..i + 8) {
-        let mask = escape_mask(u64::from_le_bytes(word.try_into().expect("8 bytes")));
-        if mask != 0 {
-            // The lowest flagged byte is always a real match (borrows only run upwards).
-            i += (mask.trailing_zeros() / 8) as usize;
-            break;
-        }
-        i += 8;
-    }
-    while i < bytes.len() && !NEEDS_ESCAPE[bytes[i] as usize] {
-        i += 1;
-    }
+    let i = clean_prefix(bytes);
     out.extend_from_slice(&bytes[..i]);
     if i == bytes.len() {
         return;
@@ -52,6 +40,23 @@ pub fn escaped_utf8(out: &mut Vec<u8>, bytes: &[u8]) {
             out.push(b);
         }
     }
+}
+
+/// Length of the prefix of `bytes` that needs no escaping (eight bytes at a time).
+fn clean_prefix(bytes: &[u8]) -> usize {
+    let mut i = 0;
+    while let Some(word) = bytes.get(i..i + 8) {
+        let mask = escape_mask(u64::from_le_bytes(word.try_into().expect("8 bytes")));
+        if mask != 0 {
+            // The lowest flagged byte is always a real match (borrows only run upwards).
+            return i + (mask.trailing_zeros() / 8) as usize;
+        }
+        i += 8;
+    }
+    while i < bytes.len() && !NEEDS_ESCAPE[bytes[i] as usize] {
+        i += 1;
+    }
+    i
 }
 
 /// The bytes serde_json escapes in a string: `"`, `\` and the control characters.
@@ -94,6 +99,37 @@ fn escape_byte(out: &mut Vec<u8>, b: u8) {
             HEX[(b & 0xf) as usize],
         ]),
     }
+}
+
+/// Writes `s` as a JSON string inside a JSON string (JSON text embedded as a string value):
+/// what [`string`] writes, escaped once more.
+pub fn nested_string(out: &mut Vec<u8>, s: &str) {
+    out.extend_from_slice(b"\\\"");
+    if clean_prefix(s.as_bytes()) == s.len() {
+        // Nothing to escape once, so nothing to escape twice.
+        out.extend_from_slice(s.as_bytes());
+    } else {
+        let mut once = Vec::with_capacity(s.len() + 8);
+        escaped(&mut once, s);
+        escaped_utf8(out, &once);
+    }
+    out.extend_from_slice(b"\\\"");
+}
+
+/// A JSON array of strings, or `null`, inside a JSON string (see [`nested_string`]).
+pub fn nested_strings<S: AsRef<str>>(out: &mut Vec<u8>, items: Option<&[S]>) {
+    let Some(items) = items else {
+        out.extend_from_slice(b"null");
+        return;
+    };
+    out.push(b'[');
+    for (i, s) in items.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        nested_string(out, s.as_ref());
+    }
+    out.push(b']');
 }
 
 /// Writes a JSON array of strings.
@@ -161,6 +197,20 @@ mod tests {
         #[test]
         fn strings_are_what_serde_writes(s in any::<String>()) {
             prop_assert_eq!(to_string(|o| string(o, &s)), serde_json::to_string(&s).unwrap());
+        }
+
+        #[test]
+        fn nested_strings_are_a_json_string_of_the_json_string(s in "[\\x00-\\x1f\"\\\\a-z\u{e9}\u{1F600}]{0,40}") {
+            let once = serde_json::to_string(&s).unwrap();
+            let twice = serde_json::to_string(&once).unwrap();
+            prop_assert_eq!(to_string(|o| nested_string(o, &s)), twice[1..twice.len() - 1].to_string());
+            let list = vec![s.clone(), "plain".to_string()];
+            let once = serde_json::to_string(&list).unwrap();
+            let twice = serde_json::to_string(&once).unwrap();
+            prop_assert_eq!(
+                to_string(|o| nested_strings(o, Some(&list[..]))),
+                twice[1..twice.len() - 1].to_string()
+            );
         }
 
         #[test]

@@ -10,7 +10,6 @@ use crate::argv;
 use crate::config::{FailurePolicy, Injection};
 use crate::image::{Lookup, Platform};
 use crate::inject;
-use crate::jsonw;
 use crate::settings::{self, PodSettings};
 
 /// Why a pod is admitted unchanged (also the `reason` label of the skipped metric).
@@ -333,12 +332,8 @@ pub fn apply(pod: &Pod, plan: &WrapPlan, resolved: &Resolved, cfg: &Injection) -
     }
     b.ensure("/metadata/annotations", pod.metadata.annotations.is_some(), "{}");
     b.add_json(STATUS_PATH, r#""injected""#);
-    let mut annotation = Vec::with_capacity(256);
-    inject::original_argv(&mut annotation, &mut original);
     b.add(ORIGINAL_ARGV_PATH, |out| {
-        out.push(b'"');
-        jsonw::escaped_utf8(out, &annotation);
-        out.push(b'"');
+        inject::original_argv(out, &mut original)
     });
     Outcome::Patch {
         patch: b.finish(),

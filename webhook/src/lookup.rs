@@ -17,6 +17,20 @@ pub fn budget(configured: Duration, request_timeout: Option<Duration>) -> Durati
     }
 }
 
+/// `fut`, cut off at `deadline` like `tokio::time::timeout_at` (which also polls the future
+/// before looking at the clock); a future ready at its first poll — a warm cache hit — never
+/// creates the timer.
+pub async fn by_deadline<F: std::future::Future>(
+    deadline: tokio::time::Instant,
+    fut: F,
+) -> Result<F::Output, tokio::time::error::Elapsed> {
+    let mut fut = std::pin::pin!(fut);
+    if let std::task::Poll::Ready(out) = futures::poll!(fut.as_mut()) {
+        return Ok(out);
+    }
+    tokio::time::timeout_at(deadline, fut).await
+}
+
 /// Looks up every image in parallel; each answer is cut off at `budget`.
 pub async fn resolve_all(
     provider: &dyn ImageConfigProvider,
@@ -52,7 +66,7 @@ pub async fn resolve_all(
         };
         async move {
             let tokio_deadline = tokio::time::Instant::from_std(req.deadline);
-            let res = match tokio::time::timeout_at(tokio_deadline, provider.image_config(&req)).await {
+            let res = match by_deadline(tokio_deadline, provider.image_config(&req)).await {
                 Ok(r) => r,
                 Err(_) => Err(LookupError::Timeout {
                     image: req.image.clone(),
@@ -108,6 +122,24 @@ pub fn parse_go_duration(s: &str) -> Option<Duration> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn by_deadline_answers_ready_futures_and_cuts_slow_ones() {
+        let past = tokio::time::Instant::now();
+        // Ready at once: answered even with the deadline already gone (as timeout_at does).
+        assert_eq!(by_deadline(past, async { 7 }).await.ok(), Some(7));
+        // Pending first, done in time.
+        let soon = tokio::time::Instant::now() + Duration::from_secs(5);
+        let slow_ok = async {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+            8
+        };
+        assert_eq!(by_deadline(soon, slow_ok).await.ok(), Some(8));
+        // Pending past the deadline: cut off.
+        let short = tokio::time::Instant::now() + Duration::from_millis(20);
+        let never = std::future::pending::<()>();
+        assert!(by_deadline(short, never).await.is_err());
+    }
 
     #[test]
     fn budget_never_exceeds_the_request_timeout() {

@@ -156,7 +156,7 @@ impl RegistryProvider {
 impl ImageConfigProvider for RegistryProvider {
     async fn image_config(&self, req: &LookupRequest) -> Lookup {
         let budget = req.deadline.saturating_duration_since(Instant::now());
-        let outcome = tokio::time::timeout_at(req.deadline.into(), self.lookup(req))
+        let outcome = crate::lookup::by_deadline(req.deadline.into(), self.lookup(req))
             .await
             .unwrap_or_else(|_| {
                 Err(LookupError::Timeout {

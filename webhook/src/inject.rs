@@ -230,17 +230,7 @@ impl FieldPaths {
         let mut path = String::with_capacity(48);
         path.push_str("/spec/containers/");
         // The index's digits, without the formatting machinery.
-        let mut digits = [0u8; 20];
-        let (mut n, mut rest) = (digits.len(), i);
-        loop {
-            n -= 1;
-            digits[n] = b'0' + (rest % 10) as u8;
-            rest /= 10;
-            if rest == 0 {
-                break;
-            }
-        }
-        path.extend(digits[n..].iter().map(|&d| char::from(d)));
+        crate::logfmt::write_u64(&mut path, i as u64).expect("writing to a String cannot fail");
         path.push('/');
         let base = path.len();
         FieldPaths { path, base }

@@ -118,38 +118,27 @@ pub fn nested_string(out: &mut Vec<u8>, s: &str) {
 
 /// A JSON array of strings, or `null`, inside a JSON string (see [`nested_string`]).
 pub fn nested_strings<S: AsRef<str>>(out: &mut Vec<u8>, items: Option<&[S]>) {
-    let Some(items) = items else {
-        out.extend_from_slice(b"null");
-        return;
-    };
-    out.push(b'[');
-    for (i, s) in items.iter().enumerate() {
-        if i > 0 {
-            out.push(b',');
-        }
-        nested_string(out, s.as_ref());
+    match items {
+        Some(v) => array(out, v, nested_string),
+        None => out.extend_from_slice(b"null"),
     }
-    out.push(b']');
 }
 
 /// Writes a JSON array of strings.
 pub fn strings<S: AsRef<str>>(out: &mut Vec<u8>, items: &[S]) {
+    array(out, items, string);
+}
+
+/// `[item,item,…]`, each written by `each`.
+fn array<S: AsRef<str>>(out: &mut Vec<u8>, items: &[S], each: fn(&mut Vec<u8>, &str)) {
     out.push(b'[');
     for (i, s) in items.iter().enumerate() {
         if i > 0 {
             out.push(b',');
         }
-        string(out, s.as_ref());
+        each(out, s.as_ref());
     }
     out.push(b']');
-}
-
-/// Writes a JSON array of strings, or `null` when absent.
-pub fn opt_strings<S: AsRef<str>>(out: &mut Vec<u8>, items: Option<&[S]>) {
-    match items {
-        Some(v) => strings(out, v),
-        None => out.extend_from_slice(b"null"),
-    }
 }
 
 /// Appends the standard, padded base64 encoding of `data` (RFC 4648 §4), with the SIMD

@@ -271,7 +271,7 @@ impl Visit for PlainFields<'_, '_> {
 }
 
 /// Writes `n` in decimal without `core::fmt`.
-fn write_u64(w: &mut impl fmt::Write, mut n: u64) -> fmt::Result {
+pub(crate) fn write_u64(w: &mut impl fmt::Write, mut n: u64) -> fmt::Result {
     let mut buf = [0u8; 20];
     let mut i = buf.len();
     loop {

@@ -18,6 +18,7 @@ use kube::core::admission::Operation;
 use crate::podview::{Container, Named, ObjectMeta, Pod, PodSpec, VolumeMount};
 use crate::review::{KindIn, PodRequestIn, PodReviewIn};
 
+mod lex;
 mod scan;
 
 use scan::Reader;

@@ -36,9 +36,19 @@ where
     let client = stack.client().await?;
     let ns = TempNs::create(client, prefix, labels).await?;
     let outcome = AssertUnwindSafe(body(ns.clone())).catch_unwind().await;
-    let failed = !matches!(outcome, Ok(Ok(())));
-    if failed {
-        ns.dump(stack).await;
+    let failure = match &outcome {
+        Ok(Ok(())) => None,
+        Ok(Err(e)) => Some(format!("{e:#}")),
+        Err(panic) => Some(
+            panic
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+                .unwrap_or_else(|| "a panic".to_string()),
+        ),
+    };
+    if let Some(why) = failure {
+        ns.dump(stack, &why).await;
     }
     if std::env::var_os("RESPAWN_E2E_KEEP").is_none() {
         ns.delete().await;
@@ -158,12 +168,14 @@ impl TempNs {
         .await
     }
 
-    /// Prints every pod of the namespace as JSON and the tail of the webhook log.
-    pub async fn dump(&self, stack: &Stack) {
-        eprintln!("===== e2e failure in namespace {} =====", self.name);
+    /// Prints why the test failed (first: a CI log may show only the beginning), every pod of the
+    /// namespace as JSON (without managedFields) and the tail of the webhook log.
+    pub async fn dump(&self, stack: &Stack, why: &str) {
+        eprintln!("===== e2e failure in namespace {}: {why}", self.name);
         match self.pods().list(&ListParams::default()).await {
             Ok(list) => {
-                for pod in list.items {
+                for mut pod in list.items {
+                    pod.metadata.managed_fields = None;
                     let json = serde_json::to_string_pretty(&pod).unwrap_or_default();
                     eprintln!("--- pod {} ---\n{json}", pod.metadata.name.unwrap_or_default());
                 }
@@ -174,7 +186,7 @@ impl TempNs {
             "--- respawn-webhook log (tail) ---\n{}",
             stack.log_tail("respawn-webhook", 60)
         );
-        eprintln!("===== end of dump =====");
+        eprintln!("===== end of dump ({}: {why})", self.name);
     }
 
     /// Deletes the namespace (best effort; the namespace controller removes its content).

@@ -12,7 +12,10 @@ kubelet would do and podman 4.3's kube play does not is translated, nothing the 
      admission plugin) and their mounts are dropped: podman cannot project tokens.
   3. Server-side metadata (uid, resourceVersion, managedFields, ownerReferences, namespace, ...)
      and status are dropped; the name comes from metadata.name (generateName already resolved).
-  4. Annotations whose value is longer than 63 characters (e.g. respawn.dev/original-argv) are
+  4. emptyDir volumes are renamed `<pod>-<volume>`: podman 4.3's kube play makes an emptyDir a
+     named volume shared by every pod using that name (so pods played at once would share one
+     `respawn` volume), where the kubelet gives each pod its own. `kube play --down` removes it.
+  5. Annotations whose value is longer than 63 characters (e.g. respawn.dev/original-argv) are
      dropped: podman 4.3 wrongly applies the label-value limit to annotations and refuses the pod.
      Annotations do not change what runs (the webhook passes settings as RESPAWN_* env vars).
 
@@ -71,14 +74,18 @@ def translate(pod, name=None):
     spec = dict(pod["spec"])
     dropped = {v["name"] for v in spec.get("volumes") or []
                if v["name"].startswith("kube-api-access-") and "projected" in v}
-    spec["volumes"] = [v for v in spec.get("volumes") or [] if v["name"] not in dropped]
+    renamed = {v["name"]: f"{meta['name']}-{v['name']}" for v in spec.get("volumes") or []
+               if "emptyDir" in v}
+    spec["volumes"] = [dict(v, name=renamed.get(v["name"], v["name"]))
+                       for v in spec.get("volumes") or [] if v["name"] not in dropped]
     for key in ("initContainers", "containers"):
         for c in spec.get(key) or []:
             env = container_env(c)
             for field in ("command", "args"):
                 if field in c:
                     c[field] = [expand(s, env) for s in c[field]]
-            mounts = [m for m in c.get("volumeMounts") or [] if m["name"] not in dropped]
+            mounts = [dict(m, name=renamed.get(m["name"], m["name"]))
+                      for m in c.get("volumeMounts") or [] if m["name"] not in dropped]
             if mounts:
                 c["volumeMounts"] = mounts
             else:

@@ -61,3 +61,54 @@ fn dest_directory_and_missing_dest_are_errors() {
     assert_eq!(code(&out), 2);
     assert!(stderr(&out).contains("missing DEST"));
 }
+
+/// `unshare -pf respawn install DEST`: the installer is PID 1 of a new PID namespace, as in a container.
+fn install_as_pid1(dest: &std::path::Path) -> std::process::Command {
+    let mut cmd = std::process::Command::new("unshare");
+    cmd.args(["-pf", "--kill-child"])
+        .arg(bin())
+        .arg("install")
+        .arg(dest);
+    cmd
+}
+
+#[test]
+fn a_leftover_temp_file_of_a_killed_install_does_not_block_the_next() {
+    // An init container killed mid-copy leaves its temp file in the emptyDir, which outlives it;
+    // the retried init container is PID 1 again.
+    let dir = tempdir();
+    let dest = dir.path().join("respawn");
+    for stale in [".respawn.tmp.1", ".respawn.tmp"] {
+        std::fs::write(dir.path().join(stale), b"half a binary").unwrap();
+    }
+    let out = run(&mut install_as_pid1(&dest), 10);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(std::fs::read(&dest).unwrap(), std::fs::read(bin()).unwrap());
+}
+
+#[test]
+fn concurrent_installs_into_one_volume_all_succeed() {
+    // Several init containers (each PID 1) writing into one shared volume: podman's kube play
+    // shares an emptyDir by name across pods; a hostPath or PVC can be shared the same way.
+    let dir = tempdir();
+    let dest = dir.path().join("respawn");
+    let children: Vec<_> = (0..8)
+        .map(|_| {
+            install_as_pid1(&dest)
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for child in children {
+        let out = finish(child, 20);
+        assert_eq!(code(&out), 0, "{}", stderr(&out));
+    }
+    assert_eq!(std::fs::read(&dest).unwrap(), std::fs::read(bin()).unwrap());
+    let names: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(names, ["respawn"], "temp files left behind");
+}

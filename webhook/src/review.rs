@@ -165,12 +165,16 @@ impl ResponseOut {
     /// Wraps the response in an AdmissionReview.
     pub fn into_review(self) -> ReviewOut {
         ReviewOut {
-            api_version: "admission.k8s.io/v1",
-            kind: "AdmissionReview",
+            api_version: API_VERSION,
+            kind: KIND,
             response: self,
         }
     }
 }
+
+/// The AdmissionReview this webhook answers with.
+const API_VERSION: &str = "admission.k8s.io/v1";
+const KIND: &str = "AdmissionReview";
 
 impl ReviewOut {
     /// The JSON body, byte for byte what serde renders for this struct. The patch is
@@ -179,10 +183,14 @@ impl ReviewOut {
         let r = &self.response;
         let patch_len = r.patch.as_ref().map_or(0, Patch::base64_len);
         let mut out = Vec::with_capacity(256 + patch_len);
-        out.extend_from_slice(br#"{"apiVersion":"#);
-        jsonw::string(&mut out, self.api_version);
-        out.extend_from_slice(br#","kind":"#);
-        jsonw::string(&mut out, self.kind);
+        if (self.api_version, self.kind) == (API_VERSION, KIND) {
+            out.extend_from_slice(br#"{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview""#);
+        } else {
+            out.extend_from_slice(br#"{"apiVersion":"#);
+            jsonw::string(&mut out, self.api_version);
+            out.extend_from_slice(br#","kind":"#);
+            jsonw::string(&mut out, self.kind);
+        }
         out.extend_from_slice(br#","response":{"uid":"#);
         jsonw::string(&mut out, &r.uid);
         out.extend_from_slice(if r.allowed {
@@ -199,9 +207,13 @@ impl ReviewOut {
             patch.write_base64(&mut out);
             out.push(b'"');
         }
-        if let Some(patch_type) = r.patch_type {
-            out.extend_from_slice(br#","patchType":"#);
-            jsonw::string(&mut out, patch_type);
+        match r.patch_type {
+            Some("JSONPatch") => out.extend_from_slice(br#","patchType":"JSONPatch""#),
+            Some(patch_type) => {
+                out.extend_from_slice(br#","patchType":"#);
+                jsonw::string(&mut out, patch_type);
+            }
+            None => {}
         }
         if !r.warnings.is_empty() {
             out.extend_from_slice(br#","warnings":"#);
@@ -278,8 +290,10 @@ mod tests {
             ResponseOut::deny("u4", format!("denied: {tricky}")),
             ResponseOut::invalid("", "respawn: cannot read".into()),
         ];
-        for case in cases {
-            let review = case.into_review();
+        let mut odd = ResponseOut::patched("u5", patch.clone()).into_review();
+        (odd.api_version, odd.kind, odd.response.patch_type) = ("v\"2", "Kind\n", Some("Other\\"));
+        let reviews = cases.into_iter().map(ResponseOut::into_review).chain([odd]);
+        for review in reviews {
             let serde = serde_json::to_vec(&review).unwrap();
             assert_eq!(
                 String::from_utf8(review.to_json()).unwrap(),

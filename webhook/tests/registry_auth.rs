@@ -280,3 +280,39 @@ async fn https_registry_with_a_custom_ca_bundle() {
     };
     assert!(bad.fetch_settings().is_err());
 }
+
+#[tokio::test]
+async fn a_warm_admission_reads_no_credentials_and_each_pod_identity_keeps_its_own() {
+    let s = stack();
+    let host = s.basic.host();
+    let creds = credentials(&host);
+    let (p, _) = provider_with(insecure(std::slice::from_ref(&host)), Some(creds.clone()));
+    let image = s.basic.image("oci");
+    let reads = || creds.reads.load(std::sync::atomic::Ordering::SeqCst);
+    p.image_config(&req(&image, "team-a", &["pull"])).await.unwrap();
+    let cold = reads();
+    assert_eq!(cold, 2, "the service account and the pod's secret are read once");
+    p.image_config(&req(&image, "team-a", &["pull"])).await.unwrap();
+    assert_eq!(reads(), cold, "the scope is remembered: no reads, no parsing");
+    // Another identity in the same namespace is worked out on its own and refused.
+    assert_unauthorized(
+        p.image_config(&req(&image, "team-a", &[])).await,
+        "team-a without its secret",
+    );
+    assert_eq!(
+        reads(),
+        cold + 1,
+        "only the service account, for the new identity"
+    );
+    // With the reuse turned off (TTL 0), every admission reads again.
+    let opts = RegistryOptions {
+        credential_ttl: 0,
+        ..insecure(std::slice::from_ref(&host))
+    };
+    let (p, _) = provider_with(opts, Some(creds.clone()));
+    let before = reads();
+    for _ in 0..2 {
+        p.image_config(&req(&image, "team-a", &["pull"])).await.unwrap();
+    }
+    assert_eq!(reads(), before + 4);
+}

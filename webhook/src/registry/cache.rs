@@ -4,8 +4,8 @@
 //! lookups of one key share one fetch, which runs as its own task: a caller that gives up at its
 //! deadline does not cancel it, so the next caller finds the cache filled.
 
-use std::collections::HashMap;
 use std::future::Future;
+use std::hash::{Hash, Hasher};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -23,7 +23,7 @@ type InFlight = Shared<BoxFuture<'static, Outcome>>;
 /// One cache line's identity. The credential scope is the exact list of credentials the
 /// lookup would use (empty: anonymous), so a config fetched with one namespace's secret is
 /// only ever served to lookups holding that same secret.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CacheKey {
     /// Credentials tried, in order.
     pub scope: Vec<Credential>,
@@ -32,6 +32,74 @@ pub struct CacheKey {
     /// Platform the index was resolved to.
     pub platform: Platform,
 }
+
+/// A [`CacheKey`] borrowed from the lookup: a warm hit is found without building (allocating)
+/// the owned key, which is made only when a slot is created.
+#[derive(Debug, Clone, Copy)]
+pub struct KeyRef<'a> {
+    /// Credentials tried, in order.
+    pub scope: &'a [Credential],
+    /// Normalized reference.
+    pub reference: &'a str,
+    /// Platform the index was resolved to.
+    pub platform: &'a Platform,
+}
+
+impl KeyRef<'_> {
+    fn to_key(self) -> CacheKey {
+        CacheKey {
+            scope: self.scope.to_vec(),
+            reference: self.reference.to_string(),
+            platform: self.platform.clone(),
+        }
+    }
+}
+
+/// What [`Cache::get`] accepts as a key: a [`CacheKey`] or a [`KeyRef`].
+pub trait AsKey {
+    /// The key, borrowed.
+    fn key_ref(&self) -> KeyRef<'_>;
+}
+
+impl AsKey for CacheKey {
+    fn key_ref(&self) -> KeyRef<'_> {
+        KeyRef {
+            scope: &self.scope,
+            reference: &self.reference,
+            platform: &self.platform,
+        }
+    }
+}
+
+impl AsKey for KeyRef<'_> {
+    fn key_ref(&self) -> KeyRef<'_> {
+        *self
+    }
+}
+
+// One hash for both forms (the map finds owned keys by borrowed ones).
+impl Hash for KeyRef<'_> {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.reference.hash(state);
+        self.platform.hash(state);
+        self.scope.hash(state);
+    }
+}
+
+impl Hash for CacheKey {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.key_ref().hash(state);
+    }
+}
+
+impl hashbrown::Equivalent<CacheKey> for KeyRef<'_> {
+    fn equivalent(&self, key: &CacheKey) -> bool {
+        self.reference == key.reference && *self.platform == key.platform && *self.scope == key.scope[..]
+    }
+}
+
+/// The slots, hashed with foldhash (randomly seeded per map): a fraction of SipHash's cost.
+type Slots = hashbrown::HashMap<CacheKey, Slot>;
 
 /// Lifetimes of cache entries.
 #[derive(Debug, Clone, Copy)]
@@ -64,7 +132,7 @@ struct Slot {
 
 /// The cache; share it as `Arc<Cache>`.
 pub struct Cache {
-    slots: Mutex<HashMap<CacheKey, Slot>>,
+    slots: Mutex<Slots>,
     ttls: Ttls,
     capacity: usize,
     metrics: RegistryMetrics,
@@ -89,21 +157,24 @@ impl Cache {
 
     /// The cached outcome for `key`, or the outcome of `fetch` (shared with every concurrent
     /// caller of the same key). `pinned`: the reference names a digest.
-    pub async fn get<F, Fut>(self: &Arc<Self>, key: CacheKey, pinned: bool, fetch: F) -> Outcome
+    pub async fn get<K, F, Fut>(self: &Arc<Self>, key: K, pinned: bool, fetch: F) -> Outcome
     where
+        K: AsKey,
         F: FnOnce() -> Fut,
         Fut: Future<Output = Outcome> + Send + 'static,
     {
         let now = Instant::now();
         let waiting = {
             let mut slots = self.slots.lock().expect("cache poisoned");
-            // The common case, a fresh entry, without hashing twice or cloning the key.
+            let key = key.key_ref();
+            // The common case, a fresh entry, without building the owned key.
             if let Some(Slot { entry: Some(e), .. }) = slots.get(&key) {
                 if now < e.fresh_until {
                     self.metrics.cache_result("hit");
                     return e.outcome.clone();
                 }
             }
+            let key = key.to_key();
             let slot = slots.entry(key.clone()).or_default();
             if let Some(e) = &slot.entry {
                 if now < e.fresh_until {
@@ -217,7 +288,7 @@ impl Cache {
 
 /// Drops dead entries, then the ones closest to expiry, until `capacity` is met; never a key
 /// with a fetch in flight.
-fn evict(slots: &mut HashMap<CacheKey, Slot>, capacity: usize, now: Instant) {
+fn evict(slots: &mut Slots, capacity: usize, now: Instant) {
     slots.retain(|_, s| s.inflight.is_some() || s.entry.as_ref().is_some_and(|e| now < e.stale_until));
     if slots.len() <= capacity {
         return;

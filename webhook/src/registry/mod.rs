@@ -223,6 +223,7 @@ pub async fn provider(
         opts.cache_capacity,
         credentials,
         opts.global_secret()?,
+        Duration::from_secs(opts.credential_ttl),
         metrics,
     );
     Ok(Arc::new(provider))

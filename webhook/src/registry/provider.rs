@@ -1,15 +1,15 @@
 //! [`RegistryProvider`]: parse the reference, gather the pod's credentials, consult the cache,
 //! and answer by the request's deadline no matter what the registry or the API server does.
 
-use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use oci_client::Reference;
 
-use super::cache::{Cache, CacheKey, Outcome, Ttls, outcome_label};
-use super::credentials::{self, CredentialSource};
+use super::cache::{Cache, KeyRef, Outcome, Ttls, outcome_label};
+use super::credentials::{self, CredentialSource, ScopeMemo, ScopeRef};
 use super::fetch::Fetcher;
+use super::keyring::Credential;
 use super::metrics::RegistryMetrics;
 use crate::image::{ImageConfigProvider, Lookup, LookupError, LookupRequest};
 
@@ -21,13 +21,16 @@ pub struct RegistryProvider {
     cache: Arc<Cache>,
     metrics: RegistryMetrics,
     references: ReferenceMemo,
+    scopes: ScopeMemo,
+    /// The empty scope (anonymous), shared.
+    anonymous: Arc<[Credential]>,
 }
 
 /// Parsed references by image string. The reference grammar is a regex whose match costs
 /// ≈ 100 k instructions — more than the whole rest of an admission — and a cluster uses a
 /// bounded set of image strings, so each is parsed once (the memo is emptied when full).
 struct ReferenceMemo {
-    parsed: Mutex<HashMap<String, Result<Arc<Parsed>, LookupError>>>,
+    parsed: Mutex<hashbrown::HashMap<String, Result<Arc<Parsed>, LookupError>>>,
     capacity: usize,
 }
 
@@ -88,13 +91,15 @@ pub fn parse_reference(image: &str) -> Result<Reference, LookupError> {
 
 impl RegistryProvider {
     /// A provider reading credentials from `credentials` (`None`: anonymous only) and the
-    /// optional global pull secret `(namespace, name)`.
+    /// optional global pull secret `(namespace, name)`; the credentials found for a pod and an
+    /// image are reused for `credential_ttl`.
     pub fn new(
         fetcher: Fetcher,
         ttls: Ttls,
         capacity: usize,
         credentials: Option<Arc<dyn CredentialSource>>,
         global_secret: Option<(String, String)>,
+        credential_ttl: std::time::Duration,
         metrics: RegistryMetrics,
     ) -> Self {
         fetcher.refill();
@@ -108,6 +113,8 @@ impl RegistryProvider {
             cache: Cache::new(ttls, capacity, metrics.clone()),
             metrics,
             references: ReferenceMemo::new(capacity),
+            scopes: ScopeMemo::new(credential_ttl, capacity),
+            anonymous: Arc::from([]),
         }
     }
 
@@ -119,36 +126,55 @@ impl RegistryProvider {
     /// The lookup without the deadline.
     async fn lookup(&self, req: &LookupRequest) -> Outcome {
         let parsed = self.references.get(&req.image)?;
-        let scope = match &self.credentials {
-            Some(source) => {
-                let rings = credentials::keyrings(
-                    source.as_ref(),
-                    &req.namespace,
-                    &req.pull_secrets,
-                    &req.service_account,
-                    self.global_secret.as_ref(),
-                )
-                .await;
-                credentials::credentials_for(&rings, &parsed.repo)
-            }
-            None => Vec::new(),
-        };
-        let key = CacheKey {
-            scope: scope.clone(),
-            reference: parsed.whole.clone(),
-            platform: req.platform.clone(),
+        let scope = self.scope(req, &parsed.repo).await;
+        let key = KeyRef {
+            scope: &scope,
+            reference: &parsed.whole,
+            platform: &req.platform,
         };
         let pinned = parsed.reference.digest().is_some();
-        let fetcher = Arc::clone(&self.fetcher);
-        let (image, platform) = (req.image.clone(), req.platform.clone());
-        self.cache
-            .get(key, pinned, move || async move {
+        // Owned copies for the fetch task, made only on a miss.
+        let fetch = || {
+            let fetcher = Arc::clone(&self.fetcher);
+            let (image, platform) = (req.image.clone(), req.platform.clone());
+            let (parsed, scope) = (Arc::clone(&parsed), Arc::clone(&scope));
+            async move {
                 fetcher
                     .fetch(&image, &parsed.reference, &scope, &platform)
                     .await
                     .map(Arc::new)
-            })
-            .await
+            }
+        };
+        self.cache.get(key, pinned, fetch).await
+    }
+
+    /// The credentials to try for `repo` (empty: anonymous), remembered per pod identity.
+    async fn scope(&self, req: &LookupRequest, repo: &str) -> Arc<[Credential]> {
+        let Some(source) = &self.credentials else {
+            return Arc::clone(&self.anonymous);
+        };
+        let key = ScopeRef {
+            namespace: &req.namespace,
+            service_account: &req.service_account,
+            pull_secrets: &req.pull_secrets,
+            repo,
+        };
+        if let Some(scope) = self.scopes.get(key) {
+            return scope;
+        }
+        let (rings, complete) = credentials::keyrings(
+            source.as_ref(),
+            &req.namespace,
+            &req.pull_secrets,
+            &req.service_account,
+            self.global_secret.as_ref(),
+        )
+        .await;
+        let scope: Arc<[Credential]> = credentials::credentials_for(&rings, repo).into();
+        if complete {
+            self.scopes.put(key, Arc::clone(&scope));
+        }
+        scope
     }
 }
 

@@ -173,6 +173,7 @@ pub fn provider_with(
         opts.cache_capacity,
         creds,
         opts.global_secret().unwrap(),
+        std::time::Duration::from_secs(opts.credential_ttl),
         metrics.clone(),
     );
     (p, metrics)

@@ -98,7 +98,8 @@ pub struct RegistryOptions {
     )]
     pub cache_capacity: usize,
 
-    /// Seconds pull secrets and service accounts read from the API server are reused.
+    /// Seconds pull secrets and service accounts read from the API server, and the credentials
+    /// worked out from them for a pod identity, are reused (0: read on every admission).
     #[arg(
         long,
         value_name = "SECS",

@@ -179,7 +179,8 @@ async fn decide(
             wrapped,
             warnings,
         } => {
-            info!(namespace, pod = %name, containers = %Joined(&wrapped), "injected");
+            // `message` as a `str` field: the line is the same, without `fmt::Arguments`.
+            info!(message = "injected", namespace, pod = %name, containers = %Joined(&wrapped));
             st.metrics.injected();
             (
                 ResponseOut::patched(uid, patch).with_warnings(warnings),
@@ -206,7 +207,7 @@ impl std::fmt::Display for PodName<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match (&self.0.metadata.name, &self.0.metadata.generate_name) {
             (Some(n), _) => f.write_str(n),
-            (None, Some(g)) => write!(f, "{g}*"),
+            (None, Some(g)) => f.write_str(g).and(f.write_str("*")),
             (None, None) => f.write_str("<unnamed>"),
         }
     }

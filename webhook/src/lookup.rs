@@ -88,6 +88,12 @@ pub async fn resolve_all(
 
 /// Parses the apiserver's `timeout` query value: Go duration syntax (`10s`, `1m30s`, `1.5s`).
 pub fn parse_go_duration(s: &str) -> Option<Duration> {
+    // Whole seconds (`10s`, what the apiserver sends) without the general loop.
+    if let Some(n) = s.strip_suffix('s') {
+        if (1..=9).contains(&n.len()) && n.bytes().all(|b| b.is_ascii_digit()) {
+            return n.parse().ok().map(Duration::from_secs);
+        }
+    }
     let mut rest = s.trim();
     let mut secs = 0.0_f64;
     if rest.is_empty() {
@@ -155,6 +161,14 @@ mod tests {
     #[test]
     fn go_durations() {
         assert_eq!(parse_go_duration("10s"), Some(Duration::from_secs(10)));
+        assert_eq!(parse_go_duration("0s"), Some(Duration::ZERO));
+        assert_eq!(
+            parse_go_duration("1234567890s"),
+            Some(Duration::from_secs(1_234_567_890))
+        );
+        assert_eq!(parse_go_duration("10ns"), Some(Duration::from_nanos(10)));
+        assert_eq!(parse_go_duration("10us"), Some(Duration::from_micros(10)));
+        assert_eq!(parse_go_duration("s"), None);
         assert_eq!(parse_go_duration("1.5s"), Some(Duration::from_millis(1500)));
         assert_eq!(parse_go_duration("500ms"), Some(Duration::from_millis(500)));
         assert_eq!(parse_go_duration("1m"), Some(Duration::from_secs(60)));

@@ -2,7 +2,7 @@
 //! about an image, and the provider trait that answers it (a registry-backed provider in
 //! `registry`, fakes in tests).
 
-use std::{sync::Arc, time::Instant};
+use std::{borrow::Cow, sync::Arc, time::Instant};
 
 /// The part of an image's config the webhook needs (OCI image config `config` object).
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -41,20 +41,36 @@ impl Default for Platform {
 }
 
 /// One lookup: an image as written in the pod, plus what decides which credentials may be used.
+/// The admission path borrows every part from the review (nothing is copied per image); tests
+/// and other callers may own them.
 #[derive(Debug, Clone)]
-pub struct LookupRequest {
+pub struct LookupRequest<'a> {
     /// The image reference exactly as written in the container spec.
-    pub image: String,
+    pub image: Cow<'a, str>,
     /// The pod's namespace: credentials are only ever read from, and cached for, this namespace.
-    pub namespace: String,
+    pub namespace: Cow<'a, str>,
     /// Names of the pod's `imagePullSecrets`.
-    pub pull_secrets: Vec<String>,
+    pub pull_secrets: Cow<'a, [String]>,
     /// The pod's service account (`default` when unset), whose `imagePullSecrets` also apply.
-    pub service_account: String,
+    pub service_account: Cow<'a, str>,
     /// Platform to resolve an index to.
-    pub platform: Platform,
+    pub platform: Cow<'a, Platform>,
     /// The lookup must answer by this instant.
     pub deadline: Instant,
+}
+
+impl LookupRequest<'_> {
+    /// The same request owning all its parts.
+    pub fn into_owned(self) -> LookupRequest<'static> {
+        LookupRequest {
+            image: Cow::Owned(self.image.into_owned()),
+            namespace: Cow::Owned(self.namespace.into_owned()),
+            pull_secrets: Cow::Owned(self.pull_secrets.into_owned()),
+            service_account: Cow::Owned(self.service_account.into_owned()),
+            platform: Cow::Owned(self.platform.into_owned()),
+            deadline: self.deadline,
+        }
+    }
 }
 
 /// Why a lookup failed; the message is shown to users in warnings and denials.
@@ -138,5 +154,5 @@ pub fn outcome_label<T>(result: &Result<T, LookupError>) -> &'static str {
 #[async_trait::async_trait]
 pub trait ImageConfigProvider: Send + Sync {
     /// Looks up the config of `req.image` for `req.platform`, answering by `req.deadline`.
-    async fn image_config(&self, req: &LookupRequest) -> Lookup;
+    async fn image_config(&self, req: &LookupRequest<'_>) -> Lookup;
 }

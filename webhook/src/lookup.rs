@@ -57,11 +57,11 @@ pub async fn resolve_all(
     let deadline = Instant::now() + budget;
     let mut lookups = images.iter().map(|image| {
         let req = LookupRequest {
-            image: image.clone(),
-            namespace: namespace.to_string(),
-            pull_secrets: pull_secrets.clone(),
-            service_account: service_account.to_string(),
-            platform: platform.clone(),
+            image: image.into(),
+            namespace: namespace.into(),
+            pull_secrets: pull_secrets.as_slice().into(),
+            service_account: service_account.into(),
+            platform: std::borrow::Cow::Borrowed(platform),
             deadline,
         };
         async move {
@@ -69,11 +69,11 @@ pub async fn resolve_all(
             let res = match by_deadline(tokio_deadline, provider.image_config(&req)).await {
                 Ok(r) => r,
                 Err(_) => Err(LookupError::Timeout {
-                    image: req.image.clone(),
+                    image: req.image.to_string(),
                     budget_ms: budget.as_millis() as u64,
                 }),
             };
-            (req.image, res)
+            (image.clone(), res)
         }
     });
     if let [_] = images {

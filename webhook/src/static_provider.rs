@@ -45,15 +45,15 @@ impl StaticProvider {
 
 #[async_trait::async_trait]
 impl ImageConfigProvider for StaticProvider {
-    async fn image_config(&self, req: &LookupRequest) -> Lookup {
+    async fn image_config(&self, req: &LookupRequest<'_>) -> Lookup {
         if let Some(d) = self.delay {
             tokio::time::sleep(d).await;
         }
         self.images
-            .get(&req.image)
+            .get(&*req.image)
             .cloned()
             .ok_or_else(|| LookupError::NotFound {
-                image: req.image.clone(),
+                image: req.image.to_string(),
                 reason: "not in the static provider's map".into(),
             })
     }

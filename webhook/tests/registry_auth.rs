@@ -99,9 +99,9 @@ fn credentials(host: &str) -> Arc<FakeCredentials> {
     Arc::new(f)
 }
 
-fn req(image: &str, namespace: &str, secrets: &[&str]) -> LookupRequest {
+fn req(image: &str, namespace: &str, secrets: &[&str]) -> LookupRequest<'static> {
     let mut r = request(image, namespace);
-    r.pull_secrets = secrets.iter().map(|s| s.to_string()).collect();
+    r.pull_secrets = secrets.iter().map(|s| s.to_string()).collect::<Vec<_>>().into();
     r
 }
 

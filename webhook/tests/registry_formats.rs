@@ -88,7 +88,7 @@ async fn platform_selection_and_missing_platform() {
     let (p, _) = provider_with(insecure(&[reg.host()]), None);
     for name in ["index", "manifest-list", "attested"] {
         let mut r = request(&reg.image(name), "ns");
-        r.platform = arm64();
+        r.platform = std::borrow::Cow::Owned(arm64());
         let c = p.image_config(&r).await.unwrap();
         assert_eq!(c.entrypoint, s(&["/bin/busybox", "echo", "arm64"]), "{name}");
     }
@@ -106,7 +106,7 @@ async fn platform_selection_and_missing_platform() {
         other => panic!("expected PlatformMissing, got {other:?}"),
     }
     let mut r = request(&reg.image("attested"), "ns");
-    r.platform.architecture = "s390x".into();
+    r.platform.to_mut().architecture = "s390x".into();
     let msg = p.image_config(&r).await.unwrap_err().to_string();
     assert!(
         msg.contains("linux/amd64, linux/arm64") && !msg.contains("unknown"),

@@ -86,7 +86,7 @@ async fn replicaset_pod_is_wrapped_with_image_entrypoint_and_pod_args() {
     let reqs = provider.requests();
     assert_eq!(reqs.len(), 1);
     assert_eq!(
-        (reqs[0].namespace.as_str(), reqs[0].service_account.as_str()),
+        (&*reqs[0].namespace, &*reqs[0].service_account),
         ("dev", "default")
     );
 }
@@ -271,7 +271,7 @@ async fn pss_restricted_pod_lookup_carries_credentials_and_platform() {
     let provider = Recording::new(images());
     let resp = review(state(provider.clone()), fixture("pss-restricted.json")).await;
     let req = &provider.requests()[0];
-    assert_eq!(req.pull_secrets, ["regcred"]);
+    assert_eq!(*req.pull_secrets, ["regcred"]);
     assert_eq!(req.service_account, "builder");
     assert_eq!(
         (req.platform.os.as_str(), req.platform.architecture.as_str()),

@@ -71,7 +71,7 @@ struct Rendezvous {
 impl respawn_webhook::image::ImageConfigProvider for Rendezvous {
     async fn image_config(
         &self,
-        req: &respawn_webhook::image::LookupRequest,
+        req: &respawn_webhook::image::LookupRequest<'_>,
     ) -> respawn_webhook::image::Lookup {
         self.barrier.wait().await;
         self.inner.image_config(req).await

@@ -124,7 +124,7 @@ impl RegistryProvider {
     }
 
     /// The lookup without the deadline.
-    async fn lookup(&self, req: &LookupRequest) -> Outcome {
+    async fn lookup(&self, req: &LookupRequest<'_>) -> Outcome {
         let parsed = self.references.get(&req.image)?;
         let scope = self.scope(req, &parsed.repo).await;
         let key = KeyRef {
@@ -136,7 +136,7 @@ impl RegistryProvider {
         // Owned copies for the fetch task, made only on a miss.
         let fetch = || {
             let fetcher = Arc::clone(&self.fetcher);
-            let (image, platform) = (req.image.clone(), req.platform.clone());
+            let (image, platform) = (req.image.to_string(), req.platform.clone().into_owned());
             let (parsed, scope) = (Arc::clone(&parsed), Arc::clone(&scope));
             async move {
                 fetcher
@@ -149,7 +149,7 @@ impl RegistryProvider {
     }
 
     /// The credentials to try for `repo` (empty: anonymous), remembered per pod identity.
-    async fn scope(&self, req: &LookupRequest, repo: &str) -> Arc<[Credential]> {
+    async fn scope(&self, req: &LookupRequest<'_>, repo: &str) -> Arc<[Credential]> {
         let Some(source) = &self.credentials else {
             return Arc::clone(&self.anonymous);
         };
@@ -180,13 +180,13 @@ impl RegistryProvider {
 
 #[async_trait::async_trait]
 impl ImageConfigProvider for RegistryProvider {
-    async fn image_config(&self, req: &LookupRequest) -> Lookup {
+    async fn image_config(&self, req: &LookupRequest<'_>) -> Lookup {
         let budget = req.deadline.saturating_duration_since(Instant::now());
         let outcome = crate::lookup::by_deadline(req.deadline.into(), self.lookup(req))
             .await
             .unwrap_or_else(|_| {
                 Err(LookupError::Timeout {
-                    image: req.image.clone(),
+                    image: req.image.to_string(),
                     budget_ms: budget.as_millis() as u64,
                 })
             });

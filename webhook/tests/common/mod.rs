@@ -59,7 +59,7 @@ pub fn images() -> StaticProvider {
 /// Wraps a provider and records every request.
 pub struct Recording<P> {
     pub inner: P,
-    pub seen: Mutex<Vec<LookupRequest>>,
+    pub seen: Mutex<Vec<LookupRequest<'static>>>,
 }
 
 impl<P> Recording<P> {
@@ -69,15 +69,15 @@ impl<P> Recording<P> {
             seen: Mutex::new(Vec::new()),
         })
     }
-    pub fn requests(&self) -> Vec<LookupRequest> {
+    pub fn requests(&self) -> Vec<LookupRequest<'static>> {
         self.seen.lock().unwrap().clone()
     }
 }
 
 #[async_trait::async_trait]
 impl<P: ImageConfigProvider> ImageConfigProvider for Recording<P> {
-    async fn image_config(&self, req: &LookupRequest) -> Lookup {
-        self.seen.lock().unwrap().push(req.clone());
+    async fn image_config(&self, req: &LookupRequest<'_>) -> Lookup {
+        self.seen.lock().unwrap().push(req.clone().into_owned());
         self.inner.image_config(req).await
     }
 }

@@ -187,13 +187,13 @@ pub fn insecure(hosts: &[String]) -> RegistryOptions {
 }
 
 /// A lookup in `namespace` with a 5 s budget.
-pub fn request(image: &str, namespace: &str) -> LookupRequest {
+pub fn request(image: &str, namespace: &str) -> LookupRequest<'static> {
     LookupRequest {
-        image: image.into(),
-        namespace: namespace.into(),
-        pull_secrets: Vec::new(),
+        image: image.to_string().into(),
+        namespace: namespace.to_string().into(),
+        pull_secrets: Vec::new().into(),
         service_account: "default".into(),
-        platform: Platform::default(),
+        platform: std::borrow::Cow::Owned(Platform::default()),
         deadline: Instant::now() + Duration::from_secs(5),
     }
 }

@@ -2,6 +2,8 @@
 //! `command`/`args` and the image's `ENTRYPOINT`/`CMD`, and the `$` escaping that keeps
 //! image-derived strings unchanged through the kubelet's `$(VAR)` expansion.
 
+use std::borrow::Cow;
+
 use crate::image::ImageConfig;
 
 /// Where the wrapped argv came from, for the original-argv annotation and logs.
@@ -46,17 +48,18 @@ pub fn needs_image<S>(command: Option<&Vec<S>>) -> bool {
 }
 
 /// The argv to put after `--`, in the form the kubelet will expand: pod strings verbatim,
-/// image strings `$`-escaped. `image` is only consulted when `command` is unset.
-pub fn resolve<S: AsRef<str>>(
-    command: Option<&Vec<S>>,
-    args: Option<&Vec<S>>,
-    image: Option<&ImageConfig>,
-) -> Result<(Vec<String>, Source), ArgvError> {
-    fn pod_strings<S: AsRef<str>>(v: Option<&Vec<S>>) -> impl Iterator<Item = String> + '_ {
-        v.into_iter().flatten().map(|s| s.as_ref().to_owned())
+/// image strings `$`-escaped. `image` is only consulted when `command` is unset. Strings are
+/// borrowed from the pod and the image config unless escaping changed them.
+pub fn resolve<'a, S: AsRef<str>>(
+    command: Option<&'a Vec<S>>,
+    args: Option<&'a Vec<S>>,
+    image: Option<&'a ImageConfig>,
+) -> Result<(Vec<Cow<'a, str>>, Source), ArgvError> {
+    fn pod_strings<S: AsRef<str>>(v: Option<&Vec<S>>) -> impl Iterator<Item = Cow<'_, str>> {
+        v.into_iter().flatten().map(|s| Cow::Borrowed(s.as_ref()))
     }
     if is_set(command) {
-        let mut argv: Vec<String> = pod_strings(command).collect();
+        let mut argv: Vec<Cow<str>> = pod_strings(command).collect();
         argv.extend(pod_strings(args));
         return Ok((argv, Source::Pod));
     }
@@ -87,15 +90,15 @@ fn image_entrypoint(image: &ImageConfig) -> &[String] {
 }
 
 /// Doubles every `$`, so the kubelet's expansion turns the string back into itself.
-pub fn escape(s: &str) -> String {
+pub fn escape(s: &str) -> Cow<'_, str> {
     if s.contains('$') {
-        s.replace('$', "$$")
+        Cow::Owned(s.replace('$', "$$"))
     } else {
-        s.to_string()
+        Cow::Borrowed(s)
     }
 }
 
-fn escape_all(v: &[String]) -> Vec<String> {
+fn escape_all(v: &[String]) -> Vec<Cow<'_, str>> {
     v.iter().map(|s| escape(s)).collect()
 }
 
@@ -217,7 +220,7 @@ mod tests {
             ),
         ];
         for (i, (command, args, image, want)) in rows.into_iter().enumerate() {
-            assert_eq!(resolve(command, args, Some(&image)), want, "row {i}");
+            assert_eq!(owned(resolve(command, args, Some(&image))), want, "row {i}");
         }
     }
 
@@ -227,7 +230,14 @@ mod tests {
         assert!(!needs_image(Some(&cmd)));
         assert!(needs_image::<String>(None));
         assert!(needs_image(Some(&v(&[]))));
-        assert_eq!(resolve(Some(&cmd), None, None), Ok((cmd.clone(), Source::Pod)));
+        assert_eq!(
+            owned(resolve(Some(&cmd), None, None)),
+            Ok((cmd.clone(), Source::Pod))
+        );
+    }
+
+    fn owned(r: Result<(Vec<Cow<str>>, Source), ArgvError>) -> Result<(Vec<String>, Source), ArgvError> {
+        r.map(|(argv, source)| (argv.into_iter().map(Cow::into_owned).collect(), source))
     }
 
     #[test]

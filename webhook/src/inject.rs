@@ -180,7 +180,7 @@ pub(crate) fn wrap_container(
     b: &mut PatchWriter,
     i: usize,
     c: &Container,
-    argv: &[String],
+    argv: &[std::borrow::Cow<str>],
     volume: &str,
     env: &[(String, String)],
     warnings: &mut Vec<String>,

@@ -80,7 +80,9 @@ pub async fn resolve_all(
         // The common pod: one image to look up, without join_all's bookkeeping.
         if let Some(only) = lookups.next() {
             let (image, result) = only.await;
-            return Resolved::from([(image, result)]);
+            let mut resolved = Resolved::new();
+            resolved.insert(image, result);
+            return resolved;
         }
     }
     join_all(lookups).await.into_iter().collect()

@@ -52,9 +52,19 @@ pub(super) fn ws_run(b: &[u8], mut i: usize) -> usize {
     i
 }
 
-/// Index of the next `"`, `\` or control character at or after `i`, eight bytes a step.
+/// Index of the next `"`, `\` or control character at or after `i`: sixteen bytes a step on
+/// x86_64 (`simd`), eight elsewhere.
 #[inline(always)]
 pub(super) fn special(b: &[u8], i: usize) -> Option<usize> {
+    #[cfg(target_arch = "x86_64")]
+    return super::simd::special(b, i);
+    #[cfg(not(target_arch = "x86_64"))]
+    special_swar(b, i)
+}
+
+/// [`special`] eight bytes a step, portable (on x86_64 only for bodies under sixteen bytes).
+#[inline(always)]
+pub(super) fn special_swar(b: &[u8], i: usize) -> Option<usize> {
     // `chunks_exact` rather than indexing: one length test per word and no index arithmetic.
     let mut words = b.get(i..)?.chunks_exact(8);
     let mut at = i;

@@ -262,7 +262,8 @@ impl<'a> Reader<'a> {
     }
 
     pub(super) fn list<T>(&mut self, mut item: impl FnMut(&mut Self) -> Option<T>) -> Option<Vec<T>> {
-        let mut v = Vec::new();
+        // The capacity the first push would grow to, without the call that grows it.
+        let mut v = Vec::with_capacity(4);
         self.array(|r| {
             v.push(item(r)?);
             Some(())

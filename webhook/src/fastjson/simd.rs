@@ -25,9 +25,22 @@ fn special_bits(chunk: &[u8; 16]) -> u32 {
 
 /// Index of the next `"`, `\` or control character at or after `i`, sixteen bytes a step. The
 /// last step of a body re-reads the final sixteen bytes rather than reading past the end;
-/// bodies shorter than that take the portable scanner.
+/// bodies shorter than that take the portable scanner. Most strings end within the first step,
+/// which is inline; the loop for longer ones is not.
 #[inline(always)]
-pub(super) fn special(b: &[u8], mut i: usize) -> Option<usize> {
+pub(super) fn special(b: &[u8], i: usize) -> Option<usize> {
+    match b.get(i..).and_then(<[u8]>::first_chunk::<16>) {
+        Some(chunk) => match special_bits(chunk) {
+            0 => special_long(b, i + 16),
+            bits => Some(i + bits.trailing_zeros() as usize),
+        },
+        None => special_tail(b, i),
+    }
+}
+
+/// [`special`] after a first step found nothing.
+#[inline(never)]
+fn special_long(b: &[u8], mut i: usize) -> Option<usize> {
     while let Some(chunk) = b.get(i..).and_then(<[u8]>::first_chunk::<16>) {
         let bits = special_bits(chunk);
         if bits != 0 {

@@ -26,9 +26,22 @@ fn special_bits(chunk: &[u8; 16]) -> u32 {
 /// Index of the next `"`, `\` or control character at or after `i`, sixteen bytes a step. The
 /// last step of a body re-reads the final sixteen bytes rather than reading past the end;
 /// bodies shorter than that take the portable scanner. Most strings end within the first step,
-/// which is inline; the loop for longer ones is not.
+/// which is inline like the second; the loop for longer ones is not.
 #[inline(always)]
 pub(super) fn special(b: &[u8], i: usize) -> Option<usize> {
+    match b.get(i..).and_then(<[u8]>::first_chunk::<16>) {
+        Some(chunk) => match special_bits(chunk) {
+            0 => special_second(b, i + 16),
+            bits => Some(i + bits.trailing_zeros() as usize),
+        },
+        None => special_tail(b, i),
+    }
+}
+
+/// [`special`]'s second step, also inline: the strings of a review are nearly all shorter
+/// than 32 bytes, and the call to the loop costs more than the step.
+#[inline(always)]
+fn special_second(b: &[u8], i: usize) -> Option<usize> {
     match b.get(i..).and_then(<[u8]>::first_chunk::<16>) {
         Some(chunk) => match special_bits(chunk) {
             0 => special_long(b, i + 16),
@@ -38,7 +51,7 @@ pub(super) fn special(b: &[u8], i: usize) -> Option<usize> {
     }
 }
 
-/// [`special`] after a first step found nothing.
+/// [`special`] after two steps found nothing.
 #[inline(never)]
 fn special_long(b: &[u8], mut i: usize) -> Option<usize> {
     while let Some(chunk) = b.get(i..).and_then(<[u8]>::first_chunk::<16>) {

@@ -90,7 +90,7 @@ impl<'a> Reader<'a> {
             "subResource" => sub_resource = Some(r.owned()?),
             "namespace" => namespace = Some(r.owned()?),
             "operation" => operation = Some(r.operation()?),
-            "object" => object = Some(r.pod()?),
+            "object" => r.pod(object.insert(Pod::default()))?,
         })?;
         Some(PodRequestIn {
             uid: uid?,
@@ -126,44 +126,40 @@ impl<'a> Reader<'a> {
         })
     }
 
-    fn pod(&mut self) -> Option<Pod<'a>> {
-        let mut pod = Pod::default();
+    // The large parts of the view are filled in place rather than returned: moving them costs
+    // a copy each.
+
+    fn pod(&mut self, pod: &mut Pod<'a>) -> Option<()> {
         fields!(self, r, {
-            "metadata" => pod.metadata = r.metadata()?,
-            "spec" => pod.spec = Some(r.spec()?),
-        })?;
-        Some(pod)
+            "metadata" => r.metadata(&mut pod.metadata)?,
+            "spec" => r.spec(pod.spec.insert(PodSpec::default()))?,
+        })
     }
 
-    fn metadata(&mut self) -> Option<ObjectMeta<'a>> {
-        let mut m = ObjectMeta::default();
+    fn metadata(&mut self, m: &mut ObjectMeta<'a>) -> Option<()> {
         fields!(self, r, {
             "name" => m.name = Some(r.owned()?),
             "generateName" => m.generate_name = Some(r.owned()?),
             "namespace" => m.namespace = Some(r.owned()?),
             "labels" => m.labels = Some(r.string_map()?),
             "annotations" => m.annotations = Some(r.string_map()?),
-        })?;
-        Some(m)
+        })
     }
 
-    fn spec(&mut self) -> Option<PodSpec<'a>> {
-        let mut s = PodSpec::default();
+    fn spec(&mut self, s: &mut PodSpec<'a>) -> Option<()> {
         fields!(self, r, {
             "containers" => s.containers = r.list(Self::container)?,
             "initContainers" => s.init_containers = Some(r.list(Self::container)?),
             "ephemeralContainers" => s.ephemeral_containers = Some(r.list(Self::named)?),
             "volumes" => s.volumes = Some(r.list(Self::named)?),
             "nodeSelector" => s.node_selector = Some(r.string_map()?),
-            "os" => s.os = Some(r.named()?),
+            "os" => r.named(s.os.insert(Named::default()))?,
             "imagePullSecrets" => s.image_pull_secrets = Some(r.list(Self::named)?),
             "serviceAccountName" => s.service_account_name = Some(r.owned()?),
-        })?;
-        Some(s)
+        })
     }
 
-    fn container(&mut self) -> Option<Container<'a>> {
-        let mut c = Container::default();
+    fn container(&mut self, c: &mut Container<'a>) -> Option<()> {
         fields!(self, r, {
             "name" => c.name = r.owned()?,
             "image" => c.image = Some(r.owned()?),
@@ -171,19 +167,14 @@ impl<'a> Reader<'a> {
             "args" => c.args = Some(r.strings()?),
             "env" => c.env = Some(r.list(Self::named)?),
             "volumeMounts" => c.volume_mounts = Some(r.list(Self::volume_mount)?),
-        })?;
-        Some(c)
+        })
     }
 
-    fn named(&mut self) -> Option<Named<'a>> {
-        let mut n = Named::default();
-        fields!(self, r, { "name" => n.name = r.owned()? })?;
-        Some(n)
+    fn named(&mut self, n: &mut Named<'a>) -> Option<()> {
+        fields!(self, r, { "name" => n.name = r.owned()? })
     }
 
-    fn volume_mount(&mut self) -> Option<VolumeMount<'a>> {
-        let mut m = VolumeMount::default();
-        fields!(self, r, { "mountPath" => m.mount_path = r.owned()? })?;
-        Some(m)
+    fn volume_mount(&mut self, m: &mut VolumeMount<'a>) -> Option<()> {
+        fields!(self, r, { "mountPath" => m.mount_path = r.owned()? })
     }
 }

@@ -283,12 +283,16 @@ impl<'a> Reader<'a> {
         Some(m)
     }
 
-    pub(super) fn list<T>(&mut self, mut item: impl FnMut(&mut Self) -> Option<T>) -> Option<Vec<T>> {
+    /// `[ item, … ]`, each item read in place into a default value (no copy of a large one).
+    pub(super) fn list<T: Default>(
+        &mut self,
+        mut item: impl FnMut(&mut Self, &mut T) -> Option<()>,
+    ) -> Option<Vec<T>> {
         // The capacity the first push would grow to, without the call that grows it.
         let mut v = Vec::with_capacity(4);
         self.array(|r| {
-            v.push(item(r)?);
-            Some(())
+            v.push(T::default());
+            item(r, v.last_mut()?)
         })?;
         Some(v)
     }

@@ -1,7 +1,8 @@
 //! The position-based scanners of the fast reader: each takes the body and a position and
-//! returns the position after what it read (whitespace, strings found eight bytes at a time,
-//! escapes with surrogate pairs required, numbers and literals checked against the JSON
-//! grammar), so that `Reader::skip_value` can keep its position in a register.
+//! returns the position after what it read (whitespace, strings found sixteen bytes at a time
+//! on x86_64 by `simd` and eight elsewhere, escapes with surrogate pairs required, numbers and
+//! literals checked against the JSON grammar), so that `Reader::skip_value` can keep its
+//! position in a register.
 
 /// The high bit of every byte of `w` (little-endian) that is `"`, `\` or below 0x20; bytes
 /// above the lowest match may be flagged falsely (a borrow runs upwards only from a match).

@@ -3,8 +3,9 @@
 //!
 //! An admission body is mostly fields the webhook never reads (userInfo, ownerReferences,
 //! managedFields, probes, resources …). serde_json pays a generic visitor call, a key parse and
-//! a UTF-8 check for each of them; here the body is checked for UTF-8 once, strings are found
-//! eight bytes at a time, and unknown values are skipped with a grammar check only.
+//! a UTF-8 check for each of them; here the body is checked for UTF-8 once (64 bytes a step
+//! when it is ASCII), strings are found sixteen bytes at a time (SSE2 on x86_64), and unknown
+//! values are skipped with a grammar check only.
 //!
 //! The contract, which the tests check against serde_json on fixtures, generated reviews and
 //! mutated bodies: when [`pod_review`] returns `Some(v)`, `serde_json::from_slice` returns

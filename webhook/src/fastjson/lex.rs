@@ -53,14 +53,14 @@ pub(super) fn ws_run(b: &[u8], mut i: usize) -> usize {
     i
 }
 
-/// Index of the next `"`, `\` or control character at or after `i`: sixteen bytes a step on
-/// x86_64 (`simd`), eight elsewhere.
+/// Index of the next `"`, `\` or control character at or after `i`, or `b.len()` when there
+/// is none: sixteen bytes a step on x86_64 (`simd`), eight elsewhere.
 #[inline(always)]
-pub(super) fn special(b: &[u8], i: usize) -> Option<usize> {
+pub(super) fn special(b: &[u8], i: usize) -> usize {
     #[cfg(target_arch = "x86_64")]
     return super::simd::special(b, i);
     #[cfg(not(target_arch = "x86_64"))]
-    special_swar(b, i)
+    special_swar(b, i).unwrap_or(b.len())
 }
 
 /// [`special`] eight bytes a step, portable (on x86_64 only for bodies under sixteen bytes).
@@ -88,7 +88,7 @@ pub(super) fn special_swar(b: &[u8], i: usize) -> Option<usize> {
 /// (escapes included) and dropped: nothing is sliced or copied.
 #[inline(always)]
 pub(super) fn string_end(b: &[u8], i: usize) -> Option<usize> {
-    let end = special(b, i)?;
+    let end = special(b, i);
     if *b.get(end)? == b'"' {
         return Some(end + 1);
     }
@@ -102,7 +102,7 @@ pub(super) fn escaped_end(b: &[u8], mut end: usize) -> Option<usize> {
     loop {
         match *b.get(end)? {
             b'"' => return Some(end + 1),
-            b'\\' => end = special(b, escape(b, end)?.1)?,
+            b'\\' => end = special(b, escape(b, end)?.1),
             _ => return None,
         }
     }
@@ -116,7 +116,7 @@ pub(super) fn member_key(b: &[u8], i: usize) -> Option<usize> {
     if c != b'"' {
         return None;
     }
-    let end = special(b, i + 1)?;
+    let end = special(b, i + 1);
     match b.get(end..end + 2) {
         Some(b"\":") => Some(end + 2),
         _ => member_key_slow(b, end),

@@ -103,8 +103,8 @@ impl<'a> Reader<'a> {
     pub(super) fn string(&mut self) -> Option<Cow<'a, str>> {
         self.eat(b'"')?;
         let start = self.i;
-        let end = special(self.b, start)?;
-        if self.b[end] == b'"' {
+        let end = special(self.b, start);
+        if *self.b.get(end)? == b'"' {
             self.i = end + 1;
             return Some(Cow::Borrowed(self.s.get(start..end)?));
         }
@@ -121,7 +121,7 @@ impl<'a> Reader<'a> {
         if b.get(i) != Some(&b'"') {
             return None;
         }
-        let end = special(b, i + 1)?;
+        let end = special(b, i + 1);
         match b.get(end..end + 3) {
             Some(&[b'"', b':', c]) if c > b' ' => {
                 self.i = end + 2;
@@ -155,7 +155,7 @@ impl<'a> Reader<'a> {
         self.i = start;
         loop {
             owned.push_str(self.s.get(self.i..end)?);
-            match self.b[end] {
+            match *self.b.get(end)? {
                 b'"' => {
                     self.i = end + 1;
                     return Some(Cow::Owned(owned));
@@ -164,7 +164,7 @@ impl<'a> Reader<'a> {
                     let (c, after) = escape(self.b, end)?;
                     owned.push(c);
                     self.i = after;
-                    end = special(self.b, after)?;
+                    end = special(self.b, after);
                 }
                 _ => return None,
             }

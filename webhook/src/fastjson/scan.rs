@@ -59,6 +59,7 @@ impl<'a> Reader<'a> {
 
     /// `{ "key": value, … }` at the current position; `member` reads each value, given the key
     /// as bytes (decoded if it has escapes).
+    #[inline(always)]
     pub(super) fn object(&mut self, mut member: impl FnMut(&mut Self, &[u8]) -> Option<()>) -> Option<()> {
         self.sequence(b'{', b'}', |r| {
             let key = r.key()?;
@@ -67,11 +68,13 @@ impl<'a> Reader<'a> {
     }
 
     /// `[ value, … ]` at the current position; `element` reads each value.
+    #[inline(always)]
     pub(super) fn array(&mut self, element: impl FnMut(&mut Self) -> Option<()>) -> Option<()> {
         self.sequence(b'[', b']', element)
     }
 
     /// `open item, item … close`, counted against the depth limit.
+    #[inline(always)]
     fn sequence(&mut self, open: u8, close: u8, mut item: impl FnMut(&mut Self) -> Option<()>) -> Option<()> {
         self.eat(open)?;
         self.depth += 1;

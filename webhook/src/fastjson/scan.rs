@@ -59,21 +59,22 @@ impl<'a> Reader<'a> {
 
     /// `{ "key": value, … }` at the current position; `member` reads each value, given the key
     /// as bytes (decoded if it has escapes).
+    #[inline(always)]
     pub(super) fn object(&mut self, mut member: impl FnMut(&mut Self, &[u8]) -> Option<()>) -> Option<()> {
         self.sequence(b'{', b'}', |r| {
             let key = r.key()?;
-            r.colon()?;
-            r.ws();
             member(r, &key)
         })
     }
 
     /// `[ value, … ]` at the current position; `element` reads each value.
+    #[inline(always)]
     pub(super) fn array(&mut self, element: impl FnMut(&mut Self) -> Option<()>) -> Option<()> {
         self.sequence(b'[', b']', element)
     }
 
     /// `open item, item … close`, counted against the depth limit.
+    #[inline(always)]
     fn sequence(&mut self, open: u8, close: u8, mut item: impl FnMut(&mut Self) -> Option<()>) -> Option<()> {
         self.eat(open)?;
         self.depth += 1;
@@ -105,27 +106,48 @@ impl<'a> Reader<'a> {
     pub(super) fn string(&mut self) -> Option<Cow<'a, str>> {
         self.eat(b'"')?;
         let start = self.i;
-        let end = special(self.b, start)?;
-        if self.b[end] == b'"' {
+        let end = special(self.b, start);
+        if *self.b.get(end)? == b'"' {
             self.i = end + 1;
             return Some(Cow::Borrowed(self.s.get(start..end)?));
         }
         self.escaped_string(start, end)
     }
 
-    /// A key at the current position. Bytes rather than `str`: matching a key against the
-    /// names the view reads needs no UTF-8 boundary checks (the body is UTF-8 already).
+    /// `"key":` at the current position, up to the value (whitespace skipped). Bytes rather
+    /// than `str`: matching a key against the names the view reads needs no UTF-8 boundary
+    /// checks (the body is UTF-8 already). Compact JSON (`"key":v`) is read with one check of
+    /// the three bytes after the key; anything else takes [`Self::key_slow`].
     #[inline(always)]
     fn key(&mut self) -> Option<Cow<'a, [u8]>> {
-        self.eat(b'"')?;
-        let start = self.i;
-        let end = special(self.b, start)?;
-        if *self.b.get(end)? == b'"' {
-            self.i = end + 1;
-            return Some(Cow::Borrowed(self.b.get(start..end)?));
+        let (b, i) = (self.b, self.i);
+        if b.get(i) != Some(&b'"') {
+            return None;
         }
-        let key = self.escaped_string(start, end)?;
-        Some(Cow::Owned(key.into_owned().into_bytes()))
+        let end = special(b, i + 1);
+        match b.get(end..end + 3) {
+            Some(&[b'"', b':', c]) if c > b' ' => {
+                self.i = end + 2;
+                Some(Cow::Borrowed(b.get(i + 1..end)?))
+            }
+            _ => self.key_slow(i + 1, end),
+        }
+    }
+
+    /// [`Self::key`] with escapes in the key or whitespace around its colon; `end` is the
+    /// first special byte after the key's opening quote at `start - 1`.
+    #[cold]
+    #[inline(never)]
+    fn key_slow(&mut self, start: usize, end: usize) -> Option<Cow<'a, [u8]>> {
+        let key = if *self.b.get(end)? == b'"' {
+            self.i = end + 1;
+            Cow::Borrowed(self.b.get(start..end)?)
+        } else {
+            Cow::Owned(self.escaped_string(start, end)?.into_owned().into_bytes())
+        };
+        self.colon()?;
+        self.ws();
+        Some(key)
     }
 
     /// The rest of a string whose first special byte, at `end`, is not its closing quote.
@@ -136,7 +158,7 @@ impl<'a> Reader<'a> {
         self.i = start;
         loop {
             owned.push_str(self.s.get(self.i..end)?);
-            match self.b[end] {
+            match *self.b.get(end)? {
                 b'"' => {
                     self.i = end + 1;
                     return Some(Cow::Owned(owned));
@@ -145,7 +167,7 @@ impl<'a> Reader<'a> {
                     let (c, after) = escape(self.b, end)?;
                     owned.push(c);
                     self.i = after;
-                    end = special(self.b, after)?;
+                    end = special(self.b, after);
                 }
                 _ => return None,
             }
@@ -177,33 +199,37 @@ impl<'a> Reader<'a> {
         'value: loop {
             let c;
             (c, i) = token(b, i)?;
-            match c {
-                b'"' => i = string_end(b, i + 1)?,
-                open @ (b'{' | b'[') => {
-                    d += 1;
-                    if self.depth + d > super::MAX_DEPTH {
-                        return None;
-                    }
-                    objects = objects << 1 | (open == b'{') as u128;
-                    let c;
-                    (c, i) = token(b, i + 1)?;
-                    if c == open + 2 {
-                        // `}` and `]` follow `{` and `[` by two in ASCII.
-                        i += 1;
-                        d -= 1;
-                        objects >>= 1;
-                    } else {
-                        if open == b'{' {
-                            i = member_key(b, i)?;
+            // Strings first: most skipped values are strings.
+            if c == b'"' {
+                i = string_end(b, i + 1)?;
+            } else {
+                match c {
+                    open @ (b'{' | b'[') => {
+                        d += 1;
+                        if self.depth + d > super::MAX_DEPTH {
+                            return None;
                         }
-                        continue 'value;
+                        objects = objects << 1 | (open == b'{') as u128;
+                        let c;
+                        (c, i) = token(b, i + 1)?;
+                        if c == open + 2 {
+                            // `}` and `]` follow `{` and `[` by two in ASCII.
+                            i += 1;
+                            d -= 1;
+                            objects >>= 1;
+                        } else {
+                            if open == b'{' {
+                                i = member_key(b, i)?;
+                            }
+                            continue 'value;
+                        }
                     }
+                    b't' => i = literal(b, i, b"true")?,
+                    b'f' => i = literal(b, i, b"false")?,
+                    b'n' => i = literal(b, i, b"null")?,
+                    b'-' | b'0'..=b'9' => i = number(b, i)?,
+                    _ => return None,
                 }
-                b't' => i = literal(b, i, b"true")?,
-                b'f' => i = literal(b, i, b"false")?,
-                b'n' => i = literal(b, i, b"null")?,
-                b'-' | b'0'..=b'9' => i = number(b, i)?,
-                _ => return None,
             }
             // A value ended: close containers until a `,` leads to the next value.
             loop {
@@ -214,17 +240,15 @@ impl<'a> Reader<'a> {
                 let object = objects & 1 == 1;
                 let c;
                 (c, i) = token(b, i)?;
-                match c {
-                    b',' => {
-                        i += 1;
-                        if object {
-                            i = member_key(b, i)?;
-                        }
-                        continue 'value;
+                if c == b',' {
+                    i += 1;
+                    if object {
+                        i = member_key(b, i)?;
                     }
-                    b'}' if object => {}
-                    b']' if !object => {}
-                    _ => return None,
+                    continue 'value;
+                }
+                if c != if object { b'}' } else { b']' } {
+                    return None;
                 }
                 i += 1;
                 d -= 1;
@@ -234,6 +258,7 @@ impl<'a> Reader<'a> {
     }
 
     /// A string field (no `null`), borrowed from the body unless it has escapes.
+    #[inline(always)]
     pub(super) fn owned(&mut self) -> Option<Cow<'a, str>> {
         self.string()
     }
@@ -261,11 +286,16 @@ impl<'a> Reader<'a> {
         Some(m)
     }
 
-    pub(super) fn list<T>(&mut self, mut item: impl FnMut(&mut Self) -> Option<T>) -> Option<Vec<T>> {
-        let mut v = Vec::new();
+    /// `[ item, … ]`, each item read in place into a default value (no copy of a large one).
+    pub(super) fn list<T: Default>(
+        &mut self,
+        mut item: impl FnMut(&mut Self, &mut T) -> Option<()>,
+    ) -> Option<Vec<T>> {
+        // The capacity the first push would grow to, without the call that grows it.
+        let mut v = Vec::with_capacity(4);
         self.array(|r| {
-            v.push(item(r)?);
-            Some(())
+            v.push(T::default());
+            item(r, v.last_mut()?)
         })?;
         Some(v)
     }

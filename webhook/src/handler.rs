@@ -214,7 +214,7 @@ impl std::fmt::Display for PodName<'_> {
 }
 
 /// Names joined by `,` for the log (`web,sidecar`).
-struct Joined<'a>(&'a [String]);
+struct Joined<'a>(&'a [&'a str]);
 
 impl std::fmt::Display for Joined<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

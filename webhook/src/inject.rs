@@ -2,6 +2,8 @@
 //! init container (Pod Security "restricted"), free names for both, and the per-container
 //! changes (command, args, mount, env) with the original-argv entry.
 
+use std::borrow::Cow;
+
 use crate::argv::Source;
 use crate::config::Injection;
 use crate::image::ImageConfig;
@@ -30,13 +32,14 @@ pub const INSTALL_UID: i64 = 65532;
 pub const TOKEN_MOUNT_PATH: &str = "/var/run/secrets/kubernetes.io/serviceaccount";
 
 /// `base`, or `base-1`, `base-2`, … whichever is not `taken`.
-pub fn free_name(base: &str, taken: impl Fn(&str) -> bool) -> String {
+pub fn free_name(base: &'static str, taken: impl Fn(&str) -> bool) -> Cow<'static, str> {
     if !taken(base) {
-        return base.to_string();
+        return Cow::Borrowed(base);
     }
     (1..)
         .map(|i| format!("{base}-{i}"))
         .find(|n| !taken(n))
+        .map(Cow::Owned)
         .expect("unbounded")
 }
 
@@ -120,8 +123,8 @@ pub struct InitHeads {
 impl InitHeads {
     fn new(cfg: &Injection) -> InitHeads {
         let names = Names {
-            volume: VOLUME_NAME.to_string(),
-            init: INIT_NAME.to_string(),
+            volume: VOLUME_NAME.into(),
+            init: INIT_NAME.into(),
         };
         let head = |present| Head::new(init_path(present), |out| init_value(out, present, &names, cfg));
         InitHeads {
@@ -150,9 +153,9 @@ pub(crate) fn start_patch(cfg: &Injection, names: &Names, present: bool) -> Patc
 /// Free names for the volume and the init container.
 pub(crate) struct Names {
     /// Volume name.
-    pub(crate) volume: String,
+    pub(crate) volume: Cow<'static, str>,
     /// Init container name.
-    pub(crate) init: String,
+    pub(crate) init: Cow<'static, str>,
 }
 
 impl Names {

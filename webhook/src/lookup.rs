@@ -36,7 +36,7 @@ pub async fn resolve_all(
     provider: &dyn ImageConfigProvider,
     pod: &Pod<'_>,
     namespace: &str,
-    images: &[String],
+    images: &[&str],
     platform: &Platform,
     budget: Duration,
 ) -> Resolved {
@@ -57,7 +57,7 @@ pub async fn resolve_all(
     let deadline = Instant::now() + budget;
     let mut lookups = images.iter().map(|image| {
         let req = LookupRequest {
-            image: image.into(),
+            image: (*image).into(),
             namespace: namespace.into(),
             pull_secrets: pull_secrets.as_slice().into(),
             service_account: service_account.into(),
@@ -73,7 +73,7 @@ pub async fn resolve_all(
                     budget_ms: budget.as_millis() as u64,
                 }),
             };
-            (image.clone(), res)
+            (image.to_string(), res)
         }
     });
     if let [_] = images {

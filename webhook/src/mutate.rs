@@ -45,7 +45,7 @@ impl SkipReason {
 
 /// What to do with a pod before any lookup.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Plan {
+pub enum Plan<'a> {
     /// Admit unchanged.
     Skip {
         /// Why.
@@ -54,16 +54,16 @@ pub enum Plan {
         warnings: Vec<String>,
     },
     /// Wrap some containers.
-    Wrap(Box<WrapPlan>),
+    Wrap(Box<WrapPlan<'a>>),
 }
 
 /// The containers to wrap and the images whose config is needed.
 #[derive(Debug, Clone, PartialEq)]
-pub struct WrapPlan {
+pub struct WrapPlan<'a> {
     /// Indices into `spec.containers`.
     pub containers: Vec<usize>,
     /// Unique images (as written) of wrapped containers without `command`.
-    pub lookups: Vec<String>,
+    pub lookups: Vec<&'a str>,
     /// Platform to resolve image indexes to.
     pub platform: Platform,
     /// The pod's annotations, parsed.
@@ -76,13 +76,13 @@ pub struct WrapPlan {
 
 /// The final decision.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Outcome {
+pub enum Outcome<'a> {
     /// Admit with this patch.
     Patch {
         /// The JSON patch (an array of `add` operations).
         patch: crate::patch::Patch,
         /// Names of the wrapped containers.
-        wrapped: Vec<String>,
+        wrapped: Vec<&'a str>,
         /// Warnings for the user.
         warnings: Vec<String>,
     },
@@ -111,7 +111,7 @@ pub const ORIGINAL_ARGV_PATH: &str = "/metadata/annotations/respawn.dev~1origina
 pub type Resolved = BTreeMap<String, Lookup>;
 
 /// Decides whether the pod is wrapped, which containers, and what must be looked up.
-pub fn plan(pod: &Pod, namespace: &str, cfg: &Injection) -> Plan {
+pub fn plan<'a>(pod: &'a Pod, namespace: &str, cfg: &Injection) -> Plan<'a> {
     let skip = |reason, warnings| Plan::Skip { reason, warnings };
     if cfg.is_excluded(namespace) {
         return skip(SkipReason::ExcludedNamespace, vec![]);
@@ -161,12 +161,12 @@ pub fn plan(pod: &Pod, namespace: &str, cfg: &Injection) -> Plan {
         warnings.push("respawn: no container to wrap; not injected".into());
         return skip(SkipReason::NoContainers, warnings);
     }
-    let mut lookups: Vec<String> = Vec::new();
+    let mut lookups: Vec<&str> = Vec::new();
     for &i in &containers {
         let c = &spec.containers[i];
         let image = c.image.as_deref().unwrap_or_default();
-        if argv::needs_image(c.command.as_ref()) && !lookups.iter().any(|l| l == image) {
-            lookups.push(image.to_owned());
+        if argv::needs_image(c.command.as_ref()) && !lookups.contains(&image) {
+            lookups.push(image);
         }
     }
     Plan::Wrap(Box::new(WrapPlan {
@@ -274,7 +274,7 @@ pub fn platform(node_selector: Option<&BTreeMap<Str<'_>, Str<'_>>>, default: &Pl
 }
 
 /// Turns a plan and the lookup results into the final decision.
-pub fn apply(pod: &Pod, plan: &WrapPlan, resolved: &Resolved, cfg: &Injection) -> Outcome {
+pub fn apply<'a>(pod: &'a Pod, plan: &WrapPlan<'_>, resolved: &Resolved, cfg: &Injection) -> Outcome<'a> {
     let spec = pod.spec.as_ref().expect("planned pods have a spec");
     let mut warnings = plan.warnings.clone();
     let mut argvs = Vec::with_capacity(plan.containers.len());
@@ -328,7 +328,7 @@ pub fn apply(pod: &Pod, plan: &WrapPlan, resolved: &Resolved, cfg: &Injection) -
             source,
             image,
         });
-        wrapped.push(c.name.to_string());
+        wrapped.push(&*c.name);
     }
     b.ensure("/metadata/annotations", pod.metadata.annotations.is_some(), "{}");
     b.add_json(STATUS_PATH, r#""injected""#);
@@ -348,7 +348,7 @@ fn lookup_failed(
     image: &str,
     cause: &str,
     mut warnings: Vec<String>,
-) -> Outcome {
+) -> Outcome<'static> {
     let message = format!("respawn: cannot wrap container {container:?} (image {image:?}): {cause}");
     match policy {
         FailurePolicy::Deny => Outcome::Deny { message, warnings },

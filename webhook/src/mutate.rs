@@ -2,7 +2,7 @@
 //! [`plan`] decides whether and what to wrap and which images must be looked up; [`apply`]
 //! turns the plan plus the lookup results into a JSON patch, warnings, or a denial.
 
-use std::collections::BTreeMap;
+use std::{borrow::Cow, collections::BTreeMap};
 
 use crate::podview::{Container, Pod, Str};
 
@@ -65,7 +65,7 @@ pub struct WrapPlan<'a> {
     /// Unique images (as written) of wrapped containers without `command`.
     pub lookups: Vec<&'a str>,
     /// Platform to resolve image indexes to.
-    pub platform: Platform,
+    pub platform: Cow<'a, Platform>,
     /// The pod's annotations, parsed.
     pub settings: PodSettings,
     /// Effective lookup-failure policy.
@@ -111,7 +111,7 @@ pub const ORIGINAL_ARGV_PATH: &str = "/metadata/annotations/respawn.dev~1origina
 pub type Resolved = BTreeMap<String, Lookup>;
 
 /// Decides whether the pod is wrapped, which containers, and what must be looked up.
-pub fn plan<'a>(pod: &'a Pod, namespace: &str, cfg: &Injection) -> Plan<'a> {
+pub fn plan<'a>(pod: &'a Pod, namespace: &str, cfg: &'a Injection) -> Plan<'a> {
     let skip = |reason, warnings| Plan::Skip { reason, warnings };
     if cfg.is_excluded(namespace) {
         return skip(SkipReason::ExcludedNamespace, vec![]);
@@ -251,8 +251,12 @@ fn unwrappable(c: &Container) -> Option<&'static str> {
     None
 }
 
-/// Platform from the nodeSelector, filled in from the default.
-pub fn platform(node_selector: Option<&BTreeMap<Str<'_>, Str<'_>>>, default: &Platform) -> Platform {
+/// Platform from the nodeSelector, filled in from the default (borrowed when the selector names
+/// neither os nor arch).
+pub fn platform<'a>(
+    node_selector: Option<&BTreeMap<Str<'_>, Str<'_>>>,
+    default: &'a Platform,
+) -> Cow<'a, Platform> {
     let get = |k: &str| {
         node_selector
             .and_then(|s| s.get(k))
@@ -260,8 +264,8 @@ pub fn platform(node_selector: Option<&BTreeMap<Str<'_>, Str<'_>>>, default: &Pl
             .filter(|v| !v.is_empty())
     };
     match (get("kubernetes.io/os"), get("kubernetes.io/arch")) {
-        (None, None) => default.clone(),
-        (os, arch) => Platform {
+        (None, None) => Cow::Borrowed(default),
+        (os, arch) => Cow::Owned(Platform {
             os: os.map_or_else(|| default.os.clone(), str::to_owned),
             architecture: arch.map_or_else(|| default.architecture.clone(), str::to_owned),
             variant: if arch.is_none() {
@@ -269,7 +273,7 @@ pub fn platform(node_selector: Option<&BTreeMap<Str<'_>, Str<'_>>>, default: &Pl
             } else {
                 None
             },
-        },
+        }),
     }
 }
 

@@ -145,10 +145,10 @@ fn platform_from_node_selector_and_default() {
             .collect()
     };
     let p = mutate::platform(None, &d);
-    assert_eq!(p, d);
+    assert_eq!(*p, d);
     let p = mutate::platform(Some(&sel(&[("kubernetes.io/arch", "amd64")])), &d);
     assert_eq!(
-        (p.os.as_str(), p.architecture.as_str(), p.variant),
+        (p.os.as_str(), p.architecture.as_str(), p.variant.clone()),
         ("linux", "amd64", None)
     );
     let p = mutate::platform(Some(&sel(&[("kubernetes.io/os", "linux")])), &d);

@@ -60,19 +60,26 @@ fn timeout_param(query: &str) -> Option<Duration> {
 /// precise error. Only when serde also fails is the body parsed again, untyped, to tell a
 /// non-Pod kind or a broken Pod from an unreadable request.
 async fn review(st: &AppState, timeout: Option<Duration>, body: &[u8]) -> (ResponseOut, &'static str) {
-    let fast = fastjson::pod_review(body);
-    st.metrics.read_by(fast.is_some());
-    if fast.is_none() {
-        debug!(
-            bytes = body.len(),
-            "the fast reader declined this body; reading it with serde_json"
-        );
-    }
-    let parsed = fast.map_or_else(|| serde_json::from_slice(body), Ok);
-    let req = match parsed {
-        Ok(PodReviewIn { request: Some(r) }) => r,
-        Ok(PodReviewIn { request: None }) => return no_request(),
-        Err(pod_error) => return untyped(body, &pod_error),
+    // The view stays where it was read (it is large; it is not moved again).
+    let review: PodReviewIn = match fastjson::pod_review(body) {
+        Some(review) => {
+            st.metrics.read_by(true);
+            review
+        }
+        None => {
+            st.metrics.read_by(false);
+            debug!(
+                bytes = body.len(),
+                "the fast reader declined this body; reading it with serde_json"
+            );
+            match serde_json::from_slice(body) {
+                Ok(review) => review,
+                Err(pod_error) => return untyped(body, &pod_error),
+            }
+        }
+    };
+    let Some(req) = review.request.as_ref() else {
+        return no_request();
     };
     let kind = (&*req.kind.group, &*req.kind.kind);
     if let Some(answer) = not_handled(&req.uid, kind, req.sub_resource.as_deref(), &req.operation) {

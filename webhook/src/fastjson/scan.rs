@@ -125,10 +125,13 @@ impl<'a> Reader<'a> {
             return None;
         }
         let end = special(b, i + 1);
-        match b.get(end..end + 3) {
+        // Split at `end` rather than slicing twice: one bounds check for both halves and no
+        // overflow check on `end + 3`.
+        let (head, tail) = b.split_at_checked(end)?;
+        match tail.first_chunk::<3>() {
             Some(&[b'"', b':', c]) if c > b' ' => {
                 self.i = end + 2;
-                Some(Cow::Borrowed(b.get(i + 1..end)?))
+                Some(Cow::Borrowed(head.get(i + 1..)?))
             }
             _ => self.key_slow(i + 1, end),
         }

@@ -144,6 +144,43 @@ fn declines_what_serde_rejects_or_reads_otherwise() {
     );
 }
 
+/// A read member's key is split from the body at its closing quote, and the two bytes after
+/// it (`:` and the value's first byte) are read at once: a key that ends the body, or is
+/// followed by only part of that, declines; whitespace or a missing colon take the slow path.
+#[test]
+fn keys_at_the_end_of_the_body_and_around_their_colon() {
+    for body in [
+        r#"{"request"#,
+        r#"{"request""#,
+        r#"{"request":"#,
+        r#"{"request": "#,
+        r#"{"request" "#,
+        r#"{"request"}"#,
+        r#"{"request"null}"#,
+        r#"{"request";null}"#,
+    ] {
+        assert!(check_agrees(body.as_bytes()).is_none(), "must decline: {body}");
+    }
+    let ok =
+        r#"{"request":{"uid":"u","kind":{"group":"","version":"v1","kind":"Pod"},"operation":"CREATE"}}"#;
+    assert!(check_agrees(ok.as_bytes()).is_some());
+    for (from, to) in [
+        (r#""uid":"u""#, r#""uid": "u""#),
+        (r#""uid":"u""#, r#""uid" :"u""#),
+        (r#""uid":"u""#, "\"uid\":\n\"u\""),
+        (r#""uid":"u""#, r#""u\u0069d":"u""#),
+        (r#""request":{"#, r#""request": {"#),
+    ] {
+        let body = ok.replace(from, to);
+        assert!(check_agrees(body.as_bytes()).is_some(), "must read: {body}");
+    }
+    // The value's first byte is the body's last but one.
+    assert_eq!(
+        check_agrees(br#"{"kind":1}"#),
+        Some(PodReviewIn { request: None })
+    );
+}
+
 #[test]
 fn invalid_utf8_is_declined() {
     let body = b"{\"request\":null,\"x\":\"\xff\"}";

@@ -61,7 +61,8 @@ impl<'a> Reader<'a> {
     /// as bytes (decoded if it has escapes).
     #[inline(always)]
     pub(super) fn object(&mut self, mut member: impl FnMut(&mut Self, &[u8]) -> Option<()>) -> Option<()> {
-        self.sequence(b'{', b'}', |r| {
+        // No whitespace skip after a `,`: `key` finds the key's quote past any.
+        self.sequence(b'{', b'}', false, |r| {
             let key = r.key()?;
             member(r, &key)
         })
@@ -70,12 +71,19 @@ impl<'a> Reader<'a> {
     /// `[ value, … ]` at the current position; `element` reads each value.
     #[inline(always)]
     pub(super) fn array(&mut self, element: impl FnMut(&mut Self) -> Option<()>) -> Option<()> {
-        self.sequence(b'[', b']', element)
+        self.sequence(b'[', b']', true, element)
     }
 
-    /// `open item, item … close`, counted against the depth limit.
+    /// `open item, item … close`, counted against the depth limit; `ws` skips whitespace
+    /// before each item after a `,` (the first item never has any).
     #[inline(always)]
-    fn sequence(&mut self, open: u8, close: u8, mut item: impl FnMut(&mut Self) -> Option<()>) -> Option<()> {
+    fn sequence(
+        &mut self,
+        open: u8,
+        close: u8,
+        ws: bool,
+        mut item: impl FnMut(&mut Self) -> Option<()>,
+    ) -> Option<()> {
         self.eat(open)?;
         self.depth += 1;
         if self.depth > super::MAX_DEPTH {
@@ -94,7 +102,9 @@ impl<'a> Reader<'a> {
                     }
                     _ => return None,
                 }
-                self.ws();
+                if ws {
+                    self.ws();
+                }
             }
         }
         self.depth -= 1;
@@ -120,10 +130,10 @@ impl<'a> Reader<'a> {
     /// the three bytes after the key; anything else takes [`Self::key_slow`].
     #[inline(always)]
     fn key(&mut self) -> Option<Cow<'a, [u8]>> {
-        let (b, i) = (self.b, self.i);
-        if b.get(i) != Some(&b'"') {
+        let b = self.b;
+        let (b'"', i) = token(b, self.i)? else {
             return None;
-        }
+        };
         let end = special(b, i + 1);
         // Split at `end` rather than slicing twice: one bounds check for both halves and no
         // overflow check on `end + 3`.
@@ -279,7 +289,7 @@ impl<'a> Reader<'a> {
     pub(super) fn string_map(&mut self) -> Option<BTreeMap<Cow<'a, str>, Cow<'a, str>>> {
         let mut m = BTreeMap::new();
         // Not `object`: its keys are bytes, these are the map's keys.
-        self.sequence(b'{', b'}', |r| {
+        self.sequence(b'{', b'}', true, |r| {
             let key = r.string()?;
             r.colon()?;
             r.ws();

@@ -174,6 +174,18 @@ fn keys_at_the_end_of_the_body_and_around_their_colon() {
         let body = ok.replace(from, to);
         assert!(check_agrees(body.as_bytes()).is_some(), "must read: {body}");
     }
+    // Keys with escapes are decoded into a 32-byte buffer: a known name is still known (and
+    // still counts for duplicates), a longer key is unknown at every length around the limit.
+    let escaped = ok.replace(r#""uid":"u""#, r#""u\u0069d":"u","ui\u0064":"v""#);
+    assert!(
+        check_agrees(escaped.as_bytes()).is_none(),
+        "must decline: {escaped}"
+    );
+    for len in 28..40 {
+        let key = format!(r"\u0075{}", "i".repeat(len - 1));
+        let body = ok.replace(r#""uid":"u""#, &format!(r#""uid":"u","{key}":{{"uid":1}}"#));
+        assert!(check_agrees(body.as_bytes()).is_some(), "must read: {body}");
+    }
     // The value's first byte is the body's last but one.
     assert_eq!(
         check_agrees(br#"{"kind":1}"#),

@@ -6,6 +6,10 @@ use std::{borrow::Cow, collections::BTreeMap};
 
 use super::lex::*;
 
+/// Room for a key with escapes, decoded: more than the longest name a reader matches
+/// (`ephemeralContainers`, 19 bytes).
+const KEY_MAX: usize = 32;
+
 /// A position in a body known to be UTF-8, and the depth of the containers being read.
 pub(super) struct Reader<'a> {
     s: &'a str,
@@ -61,10 +65,13 @@ impl<'a> Reader<'a> {
     /// as bytes (decoded if it has escapes).
     #[inline(always)]
     pub(super) fn object(&mut self, mut member: impl FnMut(&mut Self, &[u8]) -> Option<()>) -> Option<()> {
+        // Where a key with escapes is decoded: a plain slice for `member`, not a `Cow` to test
+        // and drop for every key.
+        let mut decoded = [0; KEY_MAX];
         // No whitespace skip after a `,`: `key` finds the key's quote past any.
         self.sequence(b'{', b'}', false, |r| {
-            let key = r.key()?;
-            member(r, &key)
+            let key = r.key(&mut decoded)?;
+            member(r, key)
         })
     }
 
@@ -129,7 +136,10 @@ impl<'a> Reader<'a> {
     /// checks (the body is UTF-8 already). Compact JSON (`"key":v`) is read with one check of
     /// the three bytes after the key; anything else takes [`Self::key_slow`].
     #[inline(always)]
-    fn key(&mut self) -> Option<Cow<'a, [u8]>> {
+    fn key<'k>(&mut self, decoded: &'k mut [u8; KEY_MAX]) -> Option<&'k [u8]>
+    where
+        'a: 'k,
+    {
         let b = self.b;
         let (b'"', i) = token(b, self.i)? else {
             return None;
@@ -141,22 +151,34 @@ impl<'a> Reader<'a> {
         match tail.first_chunk::<3>() {
             Some(&[b'"', b':', c]) if c > b' ' => {
                 self.i = end + 2;
-                Some(Cow::Borrowed(head.get(i + 1..)?))
+                head.get(i + 1..)
             }
-            _ => self.key_slow(i + 1, end),
+            _ => self.key_slow(i + 1, end, decoded),
         }
     }
 
     /// [`Self::key`] with escapes in the key or whitespace around its colon; `end` is the
-    /// first special byte after the key's opening quote at `start - 1`.
+    /// first special byte after the key's opening quote at `start - 1`. A key with escapes is
+    /// decoded into `decoded`; one longer than that is longer than every name the view reads,
+    /// and is given as the empty key, which no reader knows either.
     #[cold]
     #[inline(never)]
-    fn key_slow(&mut self, start: usize, end: usize) -> Option<Cow<'a, [u8]>> {
-        let key = if *self.b.get(end)? == b'"' {
+    fn key_slow<'k>(&mut self, start: usize, end: usize, decoded: &'k mut [u8; KEY_MAX]) -> Option<&'k [u8]>
+    where
+        'a: 'k,
+    {
+        let key: &'k [u8] = if *self.b.get(end)? == b'"' {
             self.i = end + 1;
-            Cow::Borrowed(self.b.get(start..end)?)
+            self.b.get(start..end)?
         } else {
-            Cow::Owned(self.escaped_string(start, end)?.into_owned().into_bytes())
+            let owned = self.escaped_string(start, end)?;
+            match decoded.get_mut(..owned.len()) {
+                Some(to) => {
+                    to.copy_from_slice(owned.as_bytes());
+                    to
+                }
+                None => b"",
+            }
         };
         self.colon()?;
         self.ws();

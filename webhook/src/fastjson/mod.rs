@@ -24,6 +24,7 @@ mod scan;
 #[cfg(target_arch = "x86_64")]
 #[allow(unsafe_code)]
 mod simd;
+mod skip;
 
 use scan::Reader;
 

@@ -1,17 +1,21 @@
-//! The reading half of the fast reader: objects and arrays with the depth limit, strings
-//! borrowed from the body, and skipping whole values in one loop (the scanners it uses are in
-//! `lex`).
+//! The reading half of the fast reader: objects and arrays with the depth limit, keys and
+//! strings borrowed from the body (skipping whole values is in `skip`, the scanners both use
+//! are in `lex`).
 
 use std::{borrow::Cow, collections::BTreeMap};
 
 use super::lex::*;
 
+/// Room for a key with escapes, decoded: more than the longest name a reader matches
+/// (`ephemeralContainers`, 19 bytes).
+const KEY_MAX: usize = 32;
+
 /// A position in a body known to be UTF-8, and the depth of the containers being read.
 pub(super) struct Reader<'a> {
     s: &'a str,
-    b: &'a [u8],
-    i: usize,
-    depth: u32,
+    pub(super) b: &'a [u8],
+    pub(super) i: usize,
+    pub(super) depth: u32,
 }
 
 impl<'a> Reader<'a> {
@@ -61,21 +65,32 @@ impl<'a> Reader<'a> {
     /// as bytes (decoded if it has escapes).
     #[inline(always)]
     pub(super) fn object(&mut self, mut member: impl FnMut(&mut Self, &[u8]) -> Option<()>) -> Option<()> {
-        self.sequence(b'{', b'}', |r| {
-            let key = r.key()?;
-            member(r, &key)
+        // Where a key with escapes is decoded: a plain slice for `member`, not a `Cow` to test
+        // and drop for every key.
+        let mut decoded = [0; KEY_MAX];
+        // No whitespace skip after a `,`: `key` finds the key's quote past any.
+        self.sequence(b'{', b'}', false, |r| {
+            let key = r.key(&mut decoded)?;
+            member(r, key)
         })
     }
 
     /// `[ value, … ]` at the current position; `element` reads each value.
     #[inline(always)]
     pub(super) fn array(&mut self, element: impl FnMut(&mut Self) -> Option<()>) -> Option<()> {
-        self.sequence(b'[', b']', element)
+        self.sequence(b'[', b']', true, element)
     }
 
-    /// `open item, item … close`, counted against the depth limit.
+    /// `open item, item … close`, counted against the depth limit; `ws` skips whitespace
+    /// before each item after a `,` (the first item never has any).
     #[inline(always)]
-    fn sequence(&mut self, open: u8, close: u8, mut item: impl FnMut(&mut Self) -> Option<()>) -> Option<()> {
+    fn sequence(
+        &mut self,
+        open: u8,
+        close: u8,
+        ws: bool,
+        mut item: impl FnMut(&mut Self) -> Option<()>,
+    ) -> Option<()> {
         self.eat(open)?;
         self.depth += 1;
         if self.depth > super::MAX_DEPTH {
@@ -94,7 +109,9 @@ impl<'a> Reader<'a> {
                     }
                     _ => return None,
                 }
-                self.ws();
+                if ws {
+                    self.ws();
+                }
             }
         }
         self.depth -= 1;
@@ -119,31 +136,49 @@ impl<'a> Reader<'a> {
     /// checks (the body is UTF-8 already). Compact JSON (`"key":v`) is read with one check of
     /// the three bytes after the key; anything else takes [`Self::key_slow`].
     #[inline(always)]
-    fn key(&mut self) -> Option<Cow<'a, [u8]>> {
-        let (b, i) = (self.b, self.i);
-        if b.get(i) != Some(&b'"') {
+    fn key<'k>(&mut self, decoded: &'k mut [u8; KEY_MAX]) -> Option<&'k [u8]>
+    where
+        'a: 'k,
+    {
+        let b = self.b;
+        let (b'"', i) = token(b, self.i)? else {
             return None;
-        }
+        };
         let end = special(b, i + 1);
-        match b.get(end..end + 3) {
+        // Split at `end` rather than slicing twice: one bounds check for both halves and no
+        // overflow check on `end + 3`.
+        let (head, tail) = b.split_at_checked(end)?;
+        match tail.first_chunk::<3>() {
             Some(&[b'"', b':', c]) if c > b' ' => {
                 self.i = end + 2;
-                Some(Cow::Borrowed(b.get(i + 1..end)?))
+                head.get(i + 1..)
             }
-            _ => self.key_slow(i + 1, end),
+            _ => self.key_slow(i + 1, end, decoded),
         }
     }
 
     /// [`Self::key`] with escapes in the key or whitespace around its colon; `end` is the
-    /// first special byte after the key's opening quote at `start - 1`.
+    /// first special byte after the key's opening quote at `start - 1`. A key with escapes is
+    /// decoded into `decoded`; one longer than that is longer than every name the view reads,
+    /// and is given as the empty key, which no reader knows either.
     #[cold]
     #[inline(never)]
-    fn key_slow(&mut self, start: usize, end: usize) -> Option<Cow<'a, [u8]>> {
-        let key = if *self.b.get(end)? == b'"' {
+    fn key_slow<'k>(&mut self, start: usize, end: usize, decoded: &'k mut [u8; KEY_MAX]) -> Option<&'k [u8]>
+    where
+        'a: 'k,
+    {
+        let key: &'k [u8] = if *self.b.get(end)? == b'"' {
             self.i = end + 1;
-            Cow::Borrowed(self.b.get(start..end)?)
+            self.b.get(start..end)?
         } else {
-            Cow::Owned(self.escaped_string(start, end)?.into_owned().into_bytes())
+            let owned = self.escaped_string(start, end)?;
+            match decoded.get_mut(..owned.len()) {
+                Some(to) => {
+                    to.copy_from_slice(owned.as_bytes());
+                    to
+                }
+                None => b"",
+            }
         };
         self.colon()?;
         self.ws();
@@ -174,89 +209,6 @@ impl<'a> Reader<'a> {
         }
     }
 
-    /// Any value, checked against the JSON grammar and dropped. A string, the most common
-    /// value of a member the view does not read, is skipped here without a call.
-    #[inline(always)]
-    pub(super) fn skip(&mut self) -> Option<()> {
-        match token(self.b, self.i)? {
-            (b'"', i) => {
-                self.i = string_end(self.b, i + 1)?;
-                Some(())
-            }
-            _ => self.skip_value(),
-        }
-    }
-
-    /// Any value, checked against the JSON grammar and dropped: most of a review is skipped.
-    /// One loop with no call per token; the position lives in a local (not in `self`) so that
-    /// it stays in a register, and the open containers are a bit stack (innermost in the low
-    /// bit, 1 = object).
-    fn skip_value(&mut self) -> Option<()> {
-        let b = self.b;
-        let mut i = self.i;
-        let mut objects: u128 = 0;
-        let mut d: u32 = 0;
-        'value: loop {
-            let c;
-            (c, i) = token(b, i)?;
-            // Strings first: most skipped values are strings.
-            if c == b'"' {
-                i = string_end(b, i + 1)?;
-            } else {
-                match c {
-                    open @ (b'{' | b'[') => {
-                        d += 1;
-                        if self.depth + d > super::MAX_DEPTH {
-                            return None;
-                        }
-                        objects = objects << 1 | (open == b'{') as u128;
-                        let c;
-                        (c, i) = token(b, i + 1)?;
-                        if c == open + 2 {
-                            // `}` and `]` follow `{` and `[` by two in ASCII.
-                            i += 1;
-                            d -= 1;
-                            objects >>= 1;
-                        } else {
-                            if open == b'{' {
-                                i = member_key(b, i)?;
-                            }
-                            continue 'value;
-                        }
-                    }
-                    b't' => i = literal(b, i, b"true")?,
-                    b'f' => i = literal(b, i, b"false")?,
-                    b'n' => i = literal(b, i, b"null")?,
-                    b'-' | b'0'..=b'9' => i = number(b, i)?,
-                    _ => return None,
-                }
-            }
-            // A value ended: close containers until a `,` leads to the next value.
-            loop {
-                if d == 0 {
-                    self.i = i;
-                    return Some(());
-                }
-                let object = objects & 1 == 1;
-                let c;
-                (c, i) = token(b, i)?;
-                if c == b',' {
-                    i += 1;
-                    if object {
-                        i = member_key(b, i)?;
-                    }
-                    continue 'value;
-                }
-                if c != if object { b'}' } else { b']' } {
-                    return None;
-                }
-                i += 1;
-                d -= 1;
-                objects >>= 1;
-            }
-        }
-    }
-
     /// A string field (no `null`), borrowed from the body unless it has escapes.
     #[inline(always)]
     pub(super) fn owned(&mut self) -> Option<Cow<'a, str>> {
@@ -276,7 +228,7 @@ impl<'a> Reader<'a> {
     pub(super) fn string_map(&mut self) -> Option<BTreeMap<Cow<'a, str>, Cow<'a, str>>> {
         let mut m = BTreeMap::new();
         // Not `object`: its keys are bytes, these are the map's keys.
-        self.sequence(b'{', b'}', |r| {
+        self.sequence(b'{', b'}', true, |r| {
             let key = r.string()?;
             r.colon()?;
             r.ws();

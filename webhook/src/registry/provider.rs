@@ -11,7 +11,7 @@ use super::credentials::{self, CredentialSource, ScopeMemo, ScopeRef};
 use super::fetch::Fetcher;
 use super::keyring::Credential;
 use super::metrics::RegistryMetrics;
-use crate::image::{ImageConfigProvider, Lookup, LookupError, LookupRequest};
+use crate::image::{ImageConfigProvider, Lookup, LookupError, LookupRequest, Platform};
 
 /// Registry-backed image config provider.
 pub struct RegistryProvider {
@@ -136,7 +136,7 @@ impl RegistryProvider {
         // Owned copies for the fetch task, made only on a miss.
         let fetch = || {
             let fetcher = Arc::clone(&self.fetcher);
-            let (image, platform) = (req.image.to_string(), req.platform.clone().into_owned());
+            let (image, platform) = (req.image.to_string(), Platform::clone(&req.platform));
             let (parsed, scope) = (Arc::clone(&parsed), Arc::clone(&scope));
             async move {
                 fetcher

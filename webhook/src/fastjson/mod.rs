@@ -20,6 +20,7 @@ use crate::podview::{Container, Named, ObjectMeta, Pod, PodSpec, VolumeMount};
 use crate::review::{KindIn, PodRequestIn, PodReviewIn};
 
 mod lex;
+pub(crate) use lex::special_mask;
 mod scan;
 #[cfg(target_arch = "x86_64")]
 #[allow(unsafe_code)]

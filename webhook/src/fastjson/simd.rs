@@ -25,27 +25,21 @@ fn special_bits(chunk: &[u8; 16]) -> u32 {
 
 /// Index of the next `"`, `\` or control character at or after `i`, or `b.len()` when there
 /// is none (callers read the byte there with `get`, which then fails: no `Option` to test on
-/// the way), sixteen bytes a step. The last step of a body re-reads the final sixteen bytes rather than reading past the end;
-/// bodies shorter than that take the portable scanner. Most strings end within the first step,
-/// which is inline like the second; the loop for longer ones is not.
+/// the way), sixteen bytes a step. The last step of a body re-reads the final sixteen bytes
+/// rather than reading past the end; bodies shorter than that take the portable scanner. The
+/// strings of a review nearly all end within 32 bytes, so the first two steps are inline (the
+/// call to the loop costs more than a step); the loop for longer ones is not.
 #[inline(always)]
 pub(super) fn special(b: &[u8], i: usize) -> usize {
-    match b.get(i..).and_then(<[u8]>::first_chunk::<16>) {
-        Some(chunk) => match special_bits(chunk) {
-            0 => special_second(b, i + 16),
-            bits => i + bits.trailing_zeros() as usize,
-        },
-        None => special_tail(b, i),
-    }
+    step(b, i, |b, i| step(b, i, special_long))
 }
 
-/// [`special`]'s second step, also inline: the strings of a review are nearly all shorter
-/// than 32 bytes, and the call to the loop costs more than the step.
+/// One sixteen-byte step at `i`; `then` continues sixteen bytes later when it finds nothing.
 #[inline(always)]
-fn special_second(b: &[u8], i: usize) -> usize {
+fn step(b: &[u8], i: usize, then: impl FnOnce(&[u8], usize) -> usize) -> usize {
     match b.get(i..).and_then(<[u8]>::first_chunk::<16>) {
         Some(chunk) => match special_bits(chunk) {
-            0 => special_long(b, i + 16),
+            0 => then(b, i + 16),
             bits => i + bits.trailing_zeros() as usize,
         },
         None => special_tail(b, i),

@@ -4,9 +4,8 @@
 //! The option table below is also the source of `--help`.
 
 pub use crate::logs::LogFormat;
-use crate::signals;
-use text::OPTS;
-pub use text::{help, parse_duration, split_words};
+use respawn_settings::{self as settings, OPTIONS};
+pub use text::help;
 
 mod text;
 use std::ffi::OsString;
@@ -123,10 +122,10 @@ pub fn parse(args: Vec<OsString>, env: &[(OsString, OsString)]) -> Result<Invoca
         ));
     }
     let mut cfg = Config::defaults(command);
-    for opt in OPTS {
+    for opt in OPTIONS {
         if let Some(v) = env_value(env, opt.env) {
-            for item in split_env_list(opt.long, &v) {
-                cfg.set(opt.long, item, opt.env)?;
+            for item in settings::list(opt.kind, &v) {
+                cfg.set(opt.name, item, opt.env)?;
             }
         }
     }
@@ -145,18 +144,6 @@ fn env_value(env: &[(OsString, OsString)], key: &str) -> Option<String> {
     env.iter()
         .find(|(k, _)| k == key)
         .map(|(_, v)| v.to_string_lossy().into_owned())
-}
-
-fn split_env_list<'a>(long: &str, v: &'a str) -> Vec<&'a str> {
-    match long {
-        "watch" | "ignore" => v
-            .split([',', '\n'])
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .collect(),
-        "pre-start" => v.lines().map(str::trim).filter(|s| !s.is_empty()).collect(),
-        _ => vec![v],
-    }
 }
 
 /// Splits leading options into `(name, value)` pairs; returns the command after them.
@@ -179,10 +166,7 @@ fn collect_opts(
                 Some((n, v)) => (n, Some(v.to_string())),
                 None => (body, None),
             };
-            let opt = OPTS
-                .iter()
-                .find(|o| o.long == name)
-                .ok_or_else(|| usage(format!("unknown option '--{name}'")))?;
+            let opt = settings::option(name).ok_or_else(|| usage(format!("unknown option '--{name}'")))?;
             let value = match inline {
                 Some(v) => v,
                 None => {
@@ -193,7 +177,7 @@ fn collect_opts(
                     v.to_string_lossy().into_owned()
                 }
             };
-            out.push((opt.long, value));
+            out.push((opt.name, value));
         } else if a.starts_with('-') && a.len() > 1 {
             return Err(usage(format!("unknown option '{a}'")));
         } else {
@@ -244,51 +228,40 @@ impl Config {
         }
     }
 
-    /// Applies one option value; `src` names the flag or variable for error messages.
+    /// Applies one option value; `src` names the flag or variable for error messages. The value
+    /// is checked with the grammar the webhook also uses (`respawn_settings`).
     fn set(&mut self, name: &str, v: &str, src: &str) -> Result<(), UsageError> {
-        let bad = |what: &str| usage(format!("invalid value '{v}' for {src}: {what}"));
+        let opt = settings::option(name).ok_or_else(|| usage(format!("unknown option '{src}'")))?;
+        let v = v.trim();
+        opt.kind
+            .check(v)
+            .map_err(|e| usage(format!("invalid value '{v}' for {src}: {e}")))?;
+        // Checked above: the parsers below cannot fail.
+        let dur = || settings::duration(v).unwrap_or_default();
+        let sig = || settings::signal(v).map_or(libc::SIGTERM, |s| s.number(libc::SIGRTMIN()));
         let none_or = |v: &str| (v != "none" && !v.is_empty()).then(|| PathBuf::from(v));
         match name {
-            "stop-signal" => {
-                self.stop_signal = signals::parse(v).ok_or_else(|| bad("not a signal name or number"))?
-            }
-            "wait-for" => {
-                self.wait_for = Some(signals::parse(v).ok_or_else(|| bad("not a signal name or number"))?)
-            }
-            "stop-timeout" => {
-                self.stop_timeout =
-                    parse_duration(v).ok_or_else(|| bad("expected a duration like 10s or 500ms"))?
-            }
-            "backoff-min" => {
-                self.backoff_min = parse_duration(v).ok_or_else(|| bad("expected a duration like 100ms"))?
-            }
-            "backoff-max" => {
-                self.backoff_max = parse_duration(v).ok_or_else(|| bad("expected a duration like 10s"))?
-            }
-            "debounce" => {
-                self.debounce = parse_duration(v).ok_or_else(|| bad("expected a duration like 15ms"))?
-            }
+            "stop-signal" => self.stop_signal = sig(),
+            "wait-for" => self.wait_for = Some(sig()),
+            "stop-timeout" => self.stop_timeout = dur(),
+            "backoff-min" => self.backoff_min = dur(),
+            "backoff-max" => self.backoff_max = dur(),
+            "debounce" => self.debounce = dur(),
             "on-exit" => {
                 self.on_exit = match v {
-                    "exit" => OnExit::Exit,
                     "restart" => OnExit::Restart,
                     "wait" => OnExit::Wait,
-                    _ => return Err(bad("expected exit, restart or wait")),
+                    _ => OnExit::Exit,
                 }
             }
-            "log-format" => {
-                self.log_format = v.parse().map_err(|_| bad("expected inherit, prefix or json"))?
-            }
+            "log-format" => self.log_format = v.parse().unwrap_or(LogFormat::Inherit),
             "env-file" => self.env_file = none_or(v),
             "trigger-file" => self.trigger_file = none_or(v),
             "control-socket" => self.control_socket = (v != "none").then(|| v.to_string()),
             "watch" => self.watch.push(PathBuf::from(v)),
             "ignore" => self.ignore.push(v.to_string()),
             "pre-start" => {
-                let words = split_words(v).ok_or_else(|| bad("unbalanced quote"))?;
-                if words.is_empty() {
-                    return Err(bad("empty command"));
-                }
+                let words = settings::split_words(v).unwrap_or_default();
                 self.pre_start
                     .push(words.into_iter().map(OsString::from).collect());
             }

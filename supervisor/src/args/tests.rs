@@ -72,22 +72,76 @@ fn none_disables_files() {
 }
 
 #[test]
-fn durations() {
-    assert_eq!(parse_duration("500ms"), Some(Duration::from_millis(500)));
-    assert_eq!(parse_duration("1m30s"), Some(Duration::from_secs(90)));
-    assert_eq!(parse_duration("2"), Some(Duration::from_secs(2)));
-    assert_eq!(parse_duration("1.5s"), Some(Duration::from_millis(1500)));
-    assert_eq!(parse_duration("5 parsecs"), None);
-    assert_eq!(parse_duration(""), None);
+fn durations_use_the_shared_grammar_and_out_of_range_is_a_usage_error() {
+    let timeout = |v: &str| run(&["--", "x"], &[("RESPAWN_STOP_TIMEOUT", v)]).map(|c| c.stop_timeout);
+    assert_eq!(timeout("500ms"), Ok(Duration::from_millis(500)));
+    assert_eq!(timeout("1m30s"), Ok(Duration::from_secs(90)));
+    assert_eq!(timeout("2"), Ok(Duration::from_secs(2)));
+    assert_eq!(timeout("1.5s"), Ok(Duration::from_millis(1500)));
+    // These aborted PID 1 (Duration::from_secs_f64 panics) before the shared grammar.
+    for bad in ["1e30", "99999999999999999999999h", "169h", "5 parsecs", ""] {
+        let e = timeout(bad).unwrap_err();
+        assert!(e.contains("RESPAWN_STOP_TIMEOUT"), "{bad:?}: {e}");
+    }
+    let e = run(&["--debounce", "10000000000000000000s", "--", "x"], &[]).unwrap_err();
+    assert!(e.contains("--debounce") && e.contains("maximum"), "{e}");
+}
+
+#[test]
+fn signals_from_the_shared_table_are_libc_numbers() {
+    let libc_numbers = [
+        libc::SIGHUP,
+        libc::SIGINT,
+        libc::SIGQUIT,
+        libc::SIGILL,
+        libc::SIGTRAP,
+        libc::SIGABRT,
+        libc::SIGBUS,
+        libc::SIGFPE,
+        libc::SIGKILL,
+        libc::SIGUSR1,
+        libc::SIGSEGV,
+        libc::SIGUSR2,
+        libc::SIGPIPE,
+        libc::SIGALRM,
+        libc::SIGTERM,
+        libc::SIGSTKFLT,
+        libc::SIGCHLD,
+        libc::SIGCONT,
+        libc::SIGSTOP,
+        libc::SIGTSTP,
+        libc::SIGTTIN,
+        libc::SIGTTOU,
+        libc::SIGURG,
+        libc::SIGXCPU,
+        libc::SIGXFSZ,
+        libc::SIGVTALRM,
+        libc::SIGPROF,
+        libc::SIGWINCH,
+        libc::SIGIO,
+        libc::SIGPWR,
+        libc::SIGSYS,
+    ];
+    assert_eq!(respawn_settings::SIGNAL_NAMES.len(), libc_numbers.len());
+    for (&(name, n), want) in respawn_settings::SIGNAL_NAMES.iter().zip(libc_numbers) {
+        assert_eq!(n, want, "{name}");
+        let c = run(&["--stop-signal", name, "--", "x"], &[]).unwrap();
+        assert_eq!(c.stop_signal, want, "{name}");
+    }
+    let c = run(&["--stop-signal", "RTMIN+2", "--", "x"], &[]).unwrap();
+    assert_eq!(c.stop_signal, libc::SIGRTMIN() + 2);
+    let e = run(&["--wait-for", "KILL", "--", "x"], &[]).unwrap_err();
+    assert!(e.contains("cannot be caught"), "{e}");
 }
 
 #[test]
 fn words_and_hooks() {
+    let hook = |v: &str| run(&["--pre-start", v, "--", "x"], &[]).map(|c| c.pre_start);
     assert_eq!(
-        split_words(r#"sh -c 'echo "hi there"' a\ b"#).unwrap(),
-        vec!["sh", "-c", "echo \"hi there\"", "a b"]
+        hook(r#"sh -c 'echo "hi there"' a\ b"#).unwrap(),
+        vec![os(&["sh", "-c", "echo \"hi there\"", "a b"])]
     );
-    assert_eq!(split_words("'open"), None);
+    assert!(hook("'open").unwrap_err().contains("unbalanced quote"));
     let c = run(
         &["--", "x"],
         &[("RESPAWN_PRE_START", "make build\n\ntouch /tmp/x")],

@@ -24,16 +24,12 @@ use std::{
 
 use axum::{Router, body::Bytes, routing::post};
 use http_body_util::BodyExt;
-use respawn_webhook::{handler::AppState, server, tls};
+use respawn_webhook::{admission::AppState, server, server::tls};
 
 // The registry tests' harness: a real `docker-registry` with the test images pushed.
 #[path = "../tests/registry_support/mod.rs"]
 #[allow(unused_imports)]
 mod registry_support;
-
-// The binary's allocator (see `main.rs`); the echo, in this process, gets it too.
-#[global_allocator]
-static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 struct Args {
     rate: u64,
@@ -97,13 +93,18 @@ async fn handler_cost(state: Arc<AppState>, body: &Bytes) -> f64 {
     start.elapsed().as_secs_f64() * 1e6 / n as f64
 }
 
-/// The binary's default logging (`main.rs`: `logfmt::init`, `info`, no ANSI as when not a terminal).
+/// The binary's default logging (tracing-subscriber's text format at `info`, no ANSI as when
+/// not a terminal), into /dev/null.
 fn default_logging() {
     let sink = std::fs::OpenOptions::new()
         .write(true)
         .open("/dev/null")
         .expect("/dev/null");
-    respawn_webhook::logfmt::init(tracing_subscriber::EnvFilter::new("info"), false, Arc::new(sink));
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new("info"))
+        .with_ansi(false)
+        .with_writer(std::sync::Mutex::new(sink))
+        .init();
 }
 
 /// The fixture as the apiserver sends it (compact JSON), its container's image replaced by

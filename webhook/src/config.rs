@@ -1,11 +1,15 @@
 //! Command-line and environment configuration (`RESPAWN_WEBHOOK_*`), parsed with clap derive.
 //!
-//! [`Config`] is the whole CLI; [`Injection`] is the part the pure mutation needs.
+//! [`Config`] is the whole CLI; [`InjectionArgs`] becomes the decision's
+//! [`Injection`](crate::decision::Injection). Durations use the supervisor's grammar
+//! (`respawn_settings`): `2s`, `500ms`, `1m30s`.
 
-use std::{net::SocketAddr, path::PathBuf, str::FromStr, time::Duration};
+use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
-use crate::image::Platform;
-use crate::registry::RegistryOptions;
+use crate::decision::{Delivery, FailurePolicy, Injection};
+use crate::images::Platform;
+use crate::images::registry::RegistryOptions;
+use crate::server::logs::LogFormat;
 
 /// `respawn-webhook`: a mutating admission webhook that wraps containers in the respawn supervisor.
 #[derive(Debug, Clone, clap::Parser)]
@@ -25,7 +29,11 @@ pub struct Config {
 
     /// What gets injected.
     #[command(flatten)]
-    pub injection: Injection,
+    pub injection: InjectionArgs,
+
+    /// Log line format.
+    #[arg(long, env = "RESPAWN_WEBHOOK_LOG_FORMAT", default_value = "text")]
+    pub log_format: LogFormat,
 
     /// Time allowed for all image lookups of one pod (e.g. `2s`, `500ms`); never more than
     /// three quarters of the apiserver's `?timeout=`.
@@ -71,9 +79,9 @@ pub struct TlsOptions {
     pub write_ca: Option<PathBuf>,
 }
 
-/// Everything the pure mutation needs to know besides the pod and the image configs.
+/// The injection flags (the decision's [`Injection`]).
 #[derive(Debug, Clone, clap::Args)]
-pub struct Injection {
+pub struct InjectionArgs {
     /// Image of the supervisor (FROM scratch, the static binary at `/respawn`).
     #[arg(
         long,
@@ -82,20 +90,39 @@ pub struct Injection {
     )]
     pub supervisor_image: String,
 
-    /// imagePullPolicy of the injected init container.
+    /// imagePullPolicy of the supervisor image (init container or image volume).
     #[arg(long, env = "RESPAWN_WEBHOOK_SUPERVISOR_PULL_POLICY", default_value = "IfNotPresent",
           value_parser = ["Always", "IfNotPresent", "Never"])]
     pub supervisor_pull_policy: String,
+
+    /// Platforms the supervisor image has (`os/arch`, comma-separated). For a pod that does not
+    /// pin its architecture, the image's argv is looked up for each; where they differ the
+    /// supervisor picks its own at start (`--argv-for`).
+    #[arg(long, env = "RESPAWN_WEBHOOK_SUPERVISOR_PLATFORMS", value_delimiter = ',',
+          default_value = "linux/amd64,linux/arm64", value_parser = parse_platform)]
+    pub supervisor_platforms: Vec<Platform>,
+
+    /// How the supervisor reaches pods: an init container copying it into an emptyDir, or an
+    /// OCI image volume (Kubernetes ≥ 1.35 and a runtime with image volumes). Per pod:
+    /// annotation `respawn.dev/delivery`.
+    #[arg(long, env = "RESPAWN_WEBHOOK_DELIVERY", default_value = "init-container")]
+    pub delivery: Delivery,
 
     /// What to do with a pod whose image config cannot be looked up (per-pod annotation
     /// `respawn.dev/on-lookup-failure` overrides).
     #[arg(long, env = "RESPAWN_WEBHOOK_ON_LOOKUP_FAILURE", default_value = "allow")]
     pub on_lookup_failure: FailurePolicy,
 
-    /// Platform (`os/arch[/variant]`) for pods without a `kubernetes.io/arch`/`os` nodeSelector.
+    /// Platform (`os/arch[/variant]`) for pods without a `kubernetes.io/arch`/`os` node selection.
     #[arg(long, env = "RESPAWN_WEBHOOK_DEFAULT_PLATFORM", default_value = "linux/amd64",
           value_parser = parse_platform)]
     pub default_platform: Platform,
+
+    /// Most distinct images looked up for one pod; a pod needing more is handled by the
+    /// lookup-failure policy, with a warning naming the images not looked up.
+    #[arg(long, env = "RESPAWN_WEBHOOK_MAX_IMAGE_LOOKUPS", default_value_t = 20,
+          value_parser = clap::value_parser!(u16).range(1..))]
+    pub max_image_lookups: u16,
 
     /// Namespaces never touched, besides kube-system, kube-public, kube-node-lease and
     /// `$POD_NAMESPACE`. Repeatable or comma-separated.
@@ -110,96 +137,41 @@ pub struct Injection {
     /// setting annotation without its prefix (`on-exit=wait`, `watch=/app`, `stop-timeout=30s`).
     /// Pod annotations override it. Repeatable; the env variable holds one setting.
     #[arg(long = "default-setting", env = "RESPAWN_WEBHOOK_DEFAULT_SETTING",
-          value_parser = crate::settings::parse_default)]
+          value_parser = crate::decision::annotations::parse_default)]
     pub default_settings: Vec<(String, String)>,
 
     /// The webhook's own namespace (always excluded); set from the downward API.
     #[arg(long, env = "POD_NAMESPACE", hide = true)]
     pub own_namespace: Option<String>,
-
-    /// The init-container patch operation, rendered once (see `inject::InitHeads`).
-    #[arg(skip)]
-    pub rendered: std::sync::OnceLock<crate::inject::InitHeads>,
 }
 
-impl Injection {
-    /// True when pods in `namespace` must never be touched.
-    pub fn is_excluded(&self, namespace: &str) -> bool {
-        const SYSTEM: [&str; 3] = ["kube-system", "kube-public", "kube-node-lease"];
-        SYSTEM.contains(&namespace)
-            || self.own_namespace.as_deref() == Some(namespace)
-            || self.exclude_namespaces.iter().any(|n| n == namespace)
-    }
-
-    /// A configuration for tests and benchmarks: every default, the given supervisor image.
-    pub fn for_tests(supervisor_image: &str) -> Self {
+impl InjectionArgs {
+    /// The decision's settings; `image_volumes`: whether the cluster supports image volumes.
+    pub fn injection(&self, image_volumes: bool) -> Injection {
         Injection {
-            supervisor_image: supervisor_image.to_string(),
-            supervisor_pull_policy: "IfNotPresent".into(),
-            on_lookup_failure: FailurePolicy::Allow,
-            default_platform: Platform::default(),
-            exclude_namespaces: Vec::new(),
-            default_settings: Vec::new(),
-            own_namespace: None,
-            rendered: Default::default(),
-        }
-    }
-}
-
-/// Lookup-failure policy.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum FailurePolicy {
-    /// Admit the pod unchanged, with a warning.
-    Allow,
-    /// Reject the pod with a message naming container, image and cause.
-    Deny,
-}
-
-impl FromStr for FailurePolicy {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        match s {
-            "allow" => Ok(FailurePolicy::Allow),
-            "deny" => Ok(FailurePolicy::Deny),
-            _ => Err(format!("expected allow or deny, got {s:?}")),
+            supervisor_image: self.supervisor_image.clone(),
+            supervisor_pull_policy: self.supervisor_pull_policy.clone(),
+            on_lookup_failure: self.on_lookup_failure,
+            delivery: self.delivery,
+            image_volumes,
+            default_platform: self.default_platform.clone(),
+            supervisor_platforms: self.supervisor_platforms.clone(),
+            exclude_namespaces: self.exclude_namespaces.clone(),
+            own_namespace: self.own_namespace.clone(),
+            default_settings: self.default_settings.clone(),
+            max_image_lookups: usize::from(self.max_image_lookups),
         }
     }
 }
 
 /// Parses `os/arch[/variant]`.
 pub fn parse_platform(s: &str) -> Result<Platform, String> {
-    let parts: Vec<&str> = s.split('/').collect();
-    match parts.as_slice() {
-        [os, arch] | [os, arch, _] if !os.is_empty() && !arch.is_empty() => Ok(Platform {
-            os: os.to_string(),
-            architecture: arch.to_string(),
-            variant: parts.get(2).filter(|v| !v.is_empty()).map(|v| v.to_string()),
-        }),
-        _ => Err(format!("expected os/arch[/variant], got {s:?}")),
-    }
+    s.parse()
 }
 
-/// Parses a duration: an integer with unit `ms`, `s`, `m` or `h` (bare integers are seconds).
+/// Parses a duration with the supervisor's grammar (`2s`, `500ms`, `1m30s`; at most 168h).
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
-    let s = s.trim();
-    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
-    let (num, unit) = s.split_at(split);
-    let n: u64 = num
-        .parse()
-        .map_err(|_| format!("expected a duration like 2s or 500ms, got {s:?}"))?;
-    let ms = match unit {
-        "ms" => Some(n),
-        "" | "s" => n.checked_mul(1_000),
-        "m" => n.checked_mul(60_000),
-        "h" => n.checked_mul(3_600_000),
-        _ => {
-            return Err(format!(
-                "unknown duration unit {unit:?} in {s:?} (use ms, s, m or h)"
-            ));
-        }
-    };
-    ms.map(Duration::from_millis)
-        .ok_or_else(|| format!("duration {s:?} is too large"))
+    respawn_settings::duration(s).map_err(|e| e.to_string())
 }
 
 #[cfg(test)]
@@ -208,25 +180,11 @@ mod tests {
     use clap::Parser;
 
     #[test]
-    fn durations() {
+    fn durations_use_the_shared_grammar() {
         assert_eq!(parse_duration("2s"), Ok(Duration::from_secs(2)));
-        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
-        assert_eq!(parse_duration("10"), Ok(Duration::from_secs(10)));
-        assert_eq!(parse_duration("1m"), Ok(Duration::from_secs(60)));
-        assert!(parse_duration("1.5s").is_err());
-        assert!(parse_duration("s").is_err());
-        assert!(parse_duration("3d").is_err());
-    }
-
-    #[test]
-    fn platforms() {
-        assert_eq!(
-            parse_platform("linux/arm64/v8").unwrap().variant.as_deref(),
-            Some("v8")
-        );
-        assert_eq!(parse_platform("linux/amd64").unwrap(), Platform::default());
-        assert!(parse_platform("linux").is_err());
-        assert!(parse_platform("/amd64").is_err());
+        assert_eq!(parse_duration("1m30s"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_duration("1.5s"), Ok(Duration::from_millis(1500)));
+        assert!(parse_duration("3d").is_err() && parse_duration("1e30").is_err());
     }
 
     #[test]
@@ -257,8 +215,11 @@ mod tests {
         assert_eq!(c.lookup_budget, Duration::from_millis(750));
         assert_eq!(c.injection.on_lookup_failure, FailurePolicy::Deny);
         assert_eq!(c.injection.exclude_namespaces, ["a", "b", "c"]);
-        assert!(c.injection.is_excluded("kube-system") && c.injection.is_excluded("b"));
-        assert!(!c.injection.is_excluded("default"));
+        let inj = c.injection.injection(true);
+        assert!(inj.is_excluded("kube-system") && inj.is_excluded("b"));
+        assert!(!inj.is_excluded("default"));
+        assert_eq!(inj.supervisor_platforms.len(), 2);
+        assert_eq!(inj.delivery, Delivery::InitContainer);
         assert!(Config::try_parse_from(["respawn-webhook", "--tls-cert", "x"]).is_err());
         assert!(Config::try_parse_from(["respawn-webhook", "--on-lookup-failure", "maybe"]).is_err());
     }

@@ -1,41 +1,33 @@
 //! respawn-webhook: a mutating admission webhook that wraps container processes in the
 //! `respawn` supervisor. See `docs/webhook.md`.
 //!
-//! This file is the composition root: configuration → TLS → image provider → servers → signals.
-//! The flow of a request: [`handler`] → [`mutate`] → [`argv`] / [`image`] → [`patch`].
-// `deny`, not `forbid`: `fastjson::simd` alone allows it, for its SSE2 loads.
-#![deny(unsafe_code)]
+//! The flow of a request, one folder each: [`admission`] (decode the AdmissionReview, answer it)
+//! → [`decision`] (pure: skip, deny, or a typed mutation) → [`render`] (the mutation as a JSON
+//! Patch) → back to [`admission`]. Beside it: [`images`] (what an image runs: provider trait,
+//! registry, cache, credentials) and [`server`] (listeners, TLS, metrics, logs). This file is the
+//! composition root: configuration → Kubernetes client → image provider → TLS → servers.
 
-pub mod argv;
+pub mod admission;
 pub mod config;
+pub mod decision;
 pub mod error;
-pub mod fastjson;
-pub mod handler;
-pub mod image;
-pub mod inject;
-pub mod jsonw;
-pub mod logfmt;
-pub mod lookup;
-pub mod metrics;
-pub mod mutate;
-pub mod patch;
-pub mod podview;
-pub mod registry;
-pub mod review;
+pub mod images;
+pub mod render;
 pub mod server;
-pub mod settings;
-pub mod static_provider;
-pub mod tls;
 
 use std::sync::Arc;
 
 use anyhow::Context;
 use tracing::{info, warn};
 
+use crate::admission::AppState;
 use crate::config::{Config, TlsOptions};
-use crate::handler::AppState;
-use crate::metrics::Metrics;
-use crate::tls::ReloadingResolver;
+use crate::decision::Delivery;
+use crate::server::metrics::Metrics;
+use crate::server::tls::{self, ReloadingResolver};
+
+/// The first Kubernetes minor version with image volumes on by default (KEP-4639).
+pub const IMAGE_VOLUME_MINOR: u32 = 35;
 
 /// Runs the webhook until SIGTERM or SIGINT, then drains in-flight requests.
 pub async fn run(config: Config) -> anyhow::Result<()> {
@@ -47,13 +39,14 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             None
         }
     };
-    let registry_metrics = registry::RegistryMetrics::new();
-    let provider = registry::provider(&config.registry, kube, registry_metrics.clone())
+    let image_volumes = image_volume_support(kube.as_ref(), config.injection.delivery).await?;
+    let registry_metrics = images::registry::RegistryMetrics::new();
+    let provider = images::registry::provider(&config.registry, kube, registry_metrics.clone())
         .await
         .context("cannot set up the registry client")?;
     let metrics = Arc::new(Metrics::with_registry_metrics(&registry_metrics));
     let state = Arc::new(AppState {
-        injection: config.injection.clone(),
+        injection: config.injection.injection(image_volumes),
         lookup_budget: config.lookup_budget,
         provider,
         metrics,
@@ -65,12 +58,40 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         max_body_bytes: config.max_body_bytes,
     };
     let running = server::start(listen, resolver, state)?;
-    info!(admission = %running.admission, ops = %running.ops, supervisor_image = %config.injection.supervisor_image, "serving");
+    info!(admission = %running.admission, ops = %running.ops, supervisor_image = %config.injection.supervisor_image, delivery = ?config.injection.delivery, "serving");
     shutdown_signal().await;
     info!(grace = ?config.shutdown_grace, "shutting down, draining in-flight requests");
     running.shutdown(config.shutdown_grace).await?;
     info!("stopped");
     Ok(())
+}
+
+/// Whether the cluster serves image volumes, from the apiserver's `/version`. With
+/// `--delivery image-volume` an older or unknown apiserver is a startup error that says so.
+async fn image_volume_support(kube: Option<&kube::Client>, delivery: Delivery) -> anyhow::Result<bool> {
+    let version = match kube {
+        Some(c) => match c.apiserver_version().await {
+            Ok(info) => Some(info),
+            Err(e) => {
+                warn!(error = %e, "cannot read the apiserver's /version");
+                None
+            }
+        },
+        None => None,
+    };
+    let minor = version.as_ref().and_then(|v| {
+        let digits: String = v.minor.chars().take_while(char::is_ascii_digit).collect();
+        (v.major == "1").then(|| digits.parse::<u32>().ok()).flatten()
+    });
+    let supported = minor.is_some_and(|m| m >= IMAGE_VOLUME_MINOR);
+    if delivery == Delivery::ImageVolume && !supported {
+        let seen = version.map_or_else(|| "unknown (no /version answer)".to_string(), |v| v.git_version);
+        anyhow::bail!(
+            "--delivery image-volume needs Kubernetes 1.{IMAGE_VOLUME_MINOR} or newer (image volumes, KEP-4639); \
+             the apiserver's version is {seen}. Use --delivery init-container, or upgrade the cluster."
+        );
+    }
+    Ok(supported)
 }
 
 /// Loads or generates the certificate, writes `--write-ca`, and starts the file watcher.

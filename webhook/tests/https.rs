@@ -4,13 +4,15 @@
 
 mod common;
 
+use rustls::pki_types::pem::PemObject as _;
+
 use std::{net::SocketAddr, path::Path, sync::Arc, time::Duration};
 
 use common::*;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;
 use hyper_util::rt::TokioIo;
-use respawn_webhook::{config::TlsOptions, image::ImageConfigProvider, server};
+use respawn_webhook::{config::TlsOptions, images::ImageConfigProvider, server};
 use rustls::pki_types::{CertificateDer, ServerName};
 use serde_json::Value;
 use tokio_rustls::TlsConnector;
@@ -43,7 +45,7 @@ fn tls_opts(dir: &Path, cert: Option<&str>, key: Option<&str>) -> TlsOptions {
 /// Trust store holding every certificate of a PEM bundle.
 fn roots(ca_pem: &str) -> rustls::RootCertStore {
     let mut roots = rustls::RootCertStore::empty();
-    for c in rustls_pemfile::certs(&mut ca_pem.as_bytes()) {
+    for c in rustls::pki_types::CertificateDer::pem_slice_iter(ca_pem.as_bytes()) {
         roots.add(c.unwrap()).unwrap();
     }
     roots
@@ -56,7 +58,7 @@ async fn https(
     path: &str,
     body: Vec<u8>,
 ) -> (u16, Vec<u8>, Vec<CertificateDer<'static>>) {
-    let cfg = rustls::ClientConfig::builder_with_provider(respawn_webhook::tls::provider())
+    let cfg = rustls::ClientConfig::builder_with_provider(respawn_webhook::server::tls::provider())
         .with_safe_default_protocol_versions()
         .unwrap()
         .with_root_certificates(roots(ca_pem))
@@ -172,7 +174,7 @@ fn pki(cn: &str) -> Pki {
 
 /// Waits (bounded) until the served leaf is `want`'s leaf.
 async fn wait_for_leaf(addr: SocketAddr, want: &Pki) {
-    let want_leaf = rustls_pemfile::certs(&mut want.chain_pem.as_bytes())
+    let want_leaf = rustls::pki_types::CertificateDer::pem_slice_iter(want.chain_pem.as_bytes())
         .next()
         .unwrap()
         .unwrap();
@@ -180,7 +182,7 @@ async fn wait_for_leaf(addr: SocketAddr, want: &Pki) {
     loop {
         let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
         let roots = roots(&want.root_pem);
-        let cfg = rustls::ClientConfig::builder_with_provider(respawn_webhook::tls::provider())
+        let cfg = rustls::ClientConfig::builder_with_provider(respawn_webhook::server::tls::provider())
             .with_safe_default_protocol_versions()
             .unwrap()
             .with_root_certificates(roots)
@@ -298,7 +300,7 @@ async fn tls12_clients_are_served_with_the_ip_san() {
     let running = start(images(), &tls_opts(dir.path(), None, None));
     let ca = std::fs::read_to_string(dir.path().join("ca.pem")).unwrap();
     let roots = roots(&ca);
-    let cfg = rustls::ClientConfig::builder_with_provider(respawn_webhook::tls::provider())
+    let cfg = rustls::ClientConfig::builder_with_provider(respawn_webhook::server::tls::provider())
         .with_protocol_versions(&[&rustls::version::TLS12])
         .unwrap()
         .with_root_certificates(roots)
@@ -322,7 +324,7 @@ async fn http2_round_trip_like_the_apiserver() {
     let running = start(images(), &tls_opts(dir.path(), None, None));
     let ca = std::fs::read_to_string(dir.path().join("ca.pem")).unwrap();
     let roots = roots(&ca);
-    let mut cfg = rustls::ClientConfig::builder_with_provider(respawn_webhook::tls::provider())
+    let mut cfg = rustls::ClientConfig::builder_with_provider(respawn_webhook::server::tls::provider())
         .with_safe_default_protocol_versions()
         .unwrap()
         .with_root_certificates(roots)

@@ -2,13 +2,13 @@
 //! image strings × annotation sets, without a socket. The patch is applied with json-patch and
 //! the resulting container is checked.
 
-use std::{collections::BTreeMap, sync::Arc};
+use std::sync::Arc;
 
-use respawn_webhook::podview::Pod;
+use k8s_openapi::api::core::v1::Pod;
 use respawn_webhook::{
-    config::Injection,
-    image::ImageConfig,
-    mutate::{self, Outcome, Plan},
+    decision::{self, Decision, Injection, Plan},
+    images::{ImageConfig, Platform, Resolved, lookup},
+    render,
 };
 use serde_json::{Value, json};
 
@@ -25,23 +25,37 @@ fn pod(command: Option<&[&str]>, args: Option<&[&str]>, annotations: &Value) -> 
     json!({"metadata": {"generateName": "app-", "annotations": annotations}, "spec": {"containers": [c]}})
 }
 
-/// Runs plan + apply with `image` as the only lookup answer; returns the patched container and
-/// whether a lookup was planned.
-fn run(pod_json: &Value, image: &ImageConfig) -> (Value, bool) {
-    let pod: Pod = serde_json::from_value(pod_json.clone()).unwrap();
-    let cfg = Injection::for_tests("sup:1");
-    let Plan::Wrap(plan) = mutate::plan(&pod, "dev", &cfg) else {
+fn resolved(image: &ImageConfig) -> Resolved {
+    Resolved::from([(
+        lookup::key(IMAGE, &Platform::default()),
+        Ok(Arc::new(image.clone())),
+    )])
+}
+
+/// Plans, decides with `image` as the only lookup answer, renders and applies the patch;
+/// returns the decision and the patched pod.
+fn decide(pod_json: &Value, image: &ImageConfig, cfg: &Injection) -> (Decision, Option<Value>, bool) {
+    let p: Pod = serde_json::from_value(pod_json.clone()).unwrap();
+    let Plan::Lookup(plan) = decision::plan(&p, "dev", cfg) else {
         panic!("not planned")
     };
-    let looked_up = !plan.lookups.is_empty();
-    let resolved: mutate::Resolved = BTreeMap::from([(IMAGE.to_string(), Ok(Arc::new(image.clone())))]);
-    let Outcome::Patch { patch, .. } = mutate::apply(&pod, &plan, &resolved, &cfg) else {
-        panic!("no patch")
+    let looked_up = !plan.wanted().is_empty();
+    let d = decision::decide(&p, &plan, &resolved(image), cfg);
+    let doc = match &d {
+        Decision::Inject(m) => {
+            let mut doc = pod_json.clone();
+            json_patch::patch(&mut doc, &render::patch(&p, m)).unwrap();
+            Some(doc)
+        }
+        _ => None,
     };
-    let mut doc = pod_json.clone();
-    let patch: json_patch::Patch = serde_json::from_slice(patch.json()).expect("the patch is JSON Patch");
-    json_patch::patch(&mut doc, &patch).unwrap();
-    (doc["spec"]["containers"][0].clone(), looked_up)
+    (d, doc, looked_up)
+}
+
+/// The patched container and whether a lookup was planned.
+fn run(pod_json: &Value, image: &ImageConfig) -> (Value, bool) {
+    let (_, doc, looked_up) = decide(pod_json, image, &Injection::with_image("sup:1"));
+    (doc.expect("injected")["spec"]["containers"][0].clone(), looked_up)
 }
 
 fn own(v: Option<&[&str]>) -> Option<Vec<String>> {
@@ -111,23 +125,17 @@ fn argv_rows_times_env_refs_times_annotations() {
 
 #[test]
 fn image_without_entrypoint_and_cmd_follows_the_failure_policy() {
-    let p: Pod = serde_json::from_value(pod(None, None, &json!({}))).unwrap();
-    let mut cfg = Injection::for_tests("sup:1");
-    let Plan::Wrap(plan) = mutate::plan(&p, "dev", &cfg) else {
-        panic!("not planned")
-    };
-    let resolved: mutate::Resolved =
-        BTreeMap::from([(IMAGE.to_string(), Ok(Arc::new(ImageConfig::default())))]);
-    let Outcome::Unchanged { warnings, .. } = mutate::apply(&p, &plan, &resolved, &cfg) else {
-        panic!("changed")
+    let p = pod(None, None, &json!({}));
+    let mut cfg = Injection::with_image("sup:1");
+    let (d, _, _) = decide(&p, &ImageConfig::default(), &cfg);
+    let Decision::Skip { warnings, .. } = d else {
+        panic!("changed: {d:?}")
     };
     assert!(warnings[0].contains("neither ENTRYPOINT nor CMD"), "{warnings:?}");
-    cfg.on_lookup_failure = respawn_webhook::config::FailurePolicy::Deny;
-    let Plan::Wrap(plan) = mutate::plan(&p, "dev", &cfg) else {
-        panic!("not planned")
-    };
-    let Outcome::Deny { message, .. } = mutate::apply(&p, &plan, &resolved, &cfg) else {
-        panic!("not denied")
+    cfg.on_lookup_failure = decision::FailurePolicy::Deny;
+    let (d, _, _) = decide(&p, &ImageConfig::default(), &cfg);
+    let Decision::Deny { message, .. } = d else {
+        panic!("not denied: {d:?}")
     };
     assert!(
         message.contains("\"app\"") && message.contains(IMAGE),
@@ -137,21 +145,21 @@ fn image_without_entrypoint_and_cmd_follows_the_failure_policy() {
 
 #[test]
 fn platform_from_node_selector_and_default() {
-    let d = respawn_webhook::config::parse_platform("linux/arm64/v8").unwrap();
-    let sel = |pairs: &[(&str, &str)]| {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string().into(), v.to_string().into()))
-            .collect()
+    let d: Platform = "linux/arm64/v8".parse().unwrap();
+    let spec = |sel: Value| {
+        serde_json::from_value::<k8s_openapi::api::core::v1::PodSpec>(
+            json!({"containers": [], "nodeSelector": sel}),
+        )
+        .unwrap()
     };
-    let p = mutate::platform(None, &d);
-    assert_eq!(*p, d);
-    let p = mutate::platform(Some(&sel(&[("kubernetes.io/arch", "amd64")])), &d);
+    let (p, pinned) = decision::platform_of(&spec(json!({})), &d);
+    assert_eq!((p, pinned), (d.clone(), false));
+    let (p, pinned) = decision::platform_of(&spec(json!({"kubernetes.io/arch": "amd64"})), &d);
     assert_eq!(
-        (p.os.as_str(), p.architecture.as_str(), p.variant.clone()),
-        ("linux", "amd64", None)
+        (p.os.as_str(), p.architecture.as_str(), p.variant.clone(), pinned),
+        ("linux", "amd64", None, true)
     );
-    let p = mutate::platform(Some(&sel(&[("kubernetes.io/os", "linux")])), &d);
+    let (p, _) = decision::platform_of(&spec(json!({"kubernetes.io/os": "linux"})), &d);
     assert_eq!(
         (p.architecture.as_str(), p.variant.as_deref()),
         ("arm64", Some("v8"))
@@ -169,23 +177,9 @@ fn cluster_defaults_from_the_cli_reach_the_container_and_annotations_win() {
         "watch=/app",
     ])
     .unwrap();
-    let p: Pod = serde_json::from_value(pod(
-        Some(&["/bin/app"]),
-        None,
-        &json!({"respawn.dev/watch": "/src"}),
-    ))
-    .unwrap();
-    let cfg = cli.injection;
-    let Plan::Wrap(plan) = mutate::plan(&p, "dev", &cfg) else {
-        panic!("not planned")
-    };
-    let Outcome::Patch { patch, .. } = mutate::apply(&p, &plan, &BTreeMap::new(), &cfg) else {
-        panic!("no patch")
-    };
-    let mut doc = pod(Some(&["/bin/app"]), None, &json!({"respawn.dev/watch": "/src"}));
-    let patch: json_patch::Patch = serde_json::from_slice(patch.json()).expect("the patch is JSON Patch");
-    json_patch::patch(&mut doc, &patch).unwrap();
-    let env = &doc["spec"]["containers"][0]["env"];
+    let p = pod(Some(&["/bin/app"]), None, &json!({"respawn.dev/watch": "/src"}));
+    let (_, doc, _) = decide(&p, &ImageConfig::default(), &cli.injection.injection(true));
+    let env = doc.expect("injected")["spec"]["containers"][0]["env"].clone();
     let get = |name: &str| {
         env.as_array()
             .unwrap()

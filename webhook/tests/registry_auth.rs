@@ -9,8 +9,8 @@ use std::sync::{Arc, OnceLock};
 
 use registry_support::token::{ISSUER, SERVICE, TokenServer};
 use registry_support::*;
-use respawn_webhook::image::{ImageConfigProvider, LookupError, LookupRequest};
-use respawn_webhook::registry::{CredentialSource, RegistryOptions};
+use respawn_webhook::images::registry::{CredentialSource, RegistryOptions};
+use respawn_webhook::images::{ImageConfigProvider, LookupError, LookupRequest};
 
 struct AuthStack {
     basic: Registry,
@@ -99,13 +99,13 @@ fn credentials(host: &str) -> Arc<FakeCredentials> {
     Arc::new(f)
 }
 
-fn req(image: &str, namespace: &str, secrets: &[&str]) -> LookupRequest<'static> {
+fn req(image: &str, namespace: &str, secrets: &[&str]) -> LookupRequest {
     let mut r = request(image, namespace);
-    r.pull_secrets = secrets.iter().map(|s| s.to_string()).collect::<Vec<_>>().into();
+    r.pull_secrets = secrets.iter().map(|s| s.to_string()).collect();
     r
 }
 
-fn assert_unauthorized(result: respawn_webhook::image::Lookup, what: &str) {
+fn assert_unauthorized(result: respawn_webhook::images::Lookup, what: &str) {
     match result {
         Err(LookupError::Unauthorized { image, .. }) => assert!(!image.is_empty()),
         other => panic!("{what}: expected Unauthorized, got {other:?}"),

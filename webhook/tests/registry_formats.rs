@@ -11,7 +11,7 @@ use oci_client::Reference;
 use oci_client::client::{ClientConfig, ClientProtocol};
 use oci_client::secrets::RegistryAuth;
 use registry_support::*;
-use respawn_webhook::image::{ImageConfigProvider, LookupError};
+use respawn_webhook::images::{ImageConfigProvider, LookupError};
 
 fn s(v: &[&str]) -> Option<Vec<String>> {
     Some(v.iter().map(|x| x.to_string()).collect())
@@ -88,7 +88,7 @@ async fn platform_selection_and_missing_platform() {
     let (p, _) = provider_with(insecure(&[reg.host()]), None);
     for name in ["index", "manifest-list", "attested"] {
         let mut r = request(&reg.image(name), "ns");
-        r.platform = std::borrow::Cow::Owned(arm64());
+        r.platform = arm64();
         let c = p.image_config(&r).await.unwrap();
         assert_eq!(c.entrypoint, s(&["/bin/busybox", "echo", "arm64"]), "{name}");
     }
@@ -106,7 +106,7 @@ async fn platform_selection_and_missing_platform() {
         other => panic!("expected PlatformMissing, got {other:?}"),
     }
     let mut r = request(&reg.image("attested"), "ns");
-    r.platform.to_mut().architecture = "s390x".into();
+    r.platform.architecture = "s390x".into();
     let msg = p.image_config(&r).await.unwrap_err().to_string();
     assert!(
         msg.contains("linux/amd64, linux/arm64") && !msg.contains("unknown"),
@@ -206,8 +206,8 @@ async fn slow_registry_hits_the_deadline_and_the_fetch_still_fills_the_cache() {
     assert_eq!(metrics.cache_count("hit"), 1);
 }
 
-fn outcome(o: &str) -> respawn_webhook::registry::OutcomeLabel {
-    respawn_webhook::registry::OutcomeLabel { outcome: o.into() }
+fn outcome(o: &str) -> respawn_webhook::images::registry::OutcomeLabel {
+    respawn_webhook::images::registry::OutcomeLabel { outcome: o.into() }
 }
 
 /// Copies `respawn-test/oci:v1` to a fresh tag, so no cache or log has seen it.

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use common::*;
 use http::StatusCode;
 use k8s_openapi::api::core::v1::Pod;
-use respawn_webhook::static_provider::StaticProvider;
+use respawn_webhook::images::StaticProvider;
 use serde_json::{Value, json};
 
 fn find<'a>(list: &'a Value, name: &str) -> &'a Value {
@@ -113,8 +113,6 @@ async fn patch_touches_only_what_changes() {
             "/spec/containers/0/args",
             "/spec/containers/0/volumeMounts/-",
             "/metadata/annotations",
-            "/metadata/annotations/respawn.dev~1status",
-            "/metadata/annotations/respawn.dev~1original-argv",
         ]
     );
     // Everything outside those paths is identical.
@@ -210,15 +208,16 @@ async fn multi_container_annotations_select_and_configure() {
             )
         })
         .collect();
+    // In the supervisor's option order (respawn_settings::OPTIONS).
     let want = [
-        ("RESPAWN_WATCH", "/app,/etc/app"),
-        ("RESPAWN_TRIGGER_FILE", "/tmp/.restart-proc"),
         ("RESPAWN_STOP_SIGNAL", "SIGINT"),
         ("RESPAWN_STOP_TIMEOUT", "30s"),
         ("RESPAWN_ON_EXIT", "wait"),
         ("RESPAWN_ENV_FILE", "/config/.env"),
         ("RESPAWN_PRE_START", "/app/bin/setup --fast"),
         ("RESPAWN_LOG_FORMAT", "prefix"),
+        ("RESPAWN_TRIGGER_FILE", "/tmp/.restart-proc"),
+        ("RESPAWN_WATCH", "/app,/etc/app"),
     ];
     assert_eq!(env, want.map(|(a, b)| (a.to_string(), b.to_string())));
     let worker = find(cs, "worker");
@@ -289,15 +288,8 @@ async fn pss_restricted_pod_lookup_carries_credentials_and_platform() {
         Some(vec!["ALL".to_string()])
     );
     assert_eq!(sc.seccomp_profile.as_ref().unwrap().type_, "RuntimeDefault");
-    assert!(
-        init.resources
-            .as_ref()
-            .unwrap()
-            .limits
-            .as_ref()
-            .unwrap()
-            .contains_key("memory")
-    );
+    // The pod sets no resources (BestEffort): the init container sets none either.
+    assert_eq!(init.resources, None);
     assert_eq!(spec.containers[0].args.as_ref().unwrap(), &["--", "/secure"]);
 }
 

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use common::*;
 use http::StatusCode;
-use respawn_webhook::{config::FailurePolicy, config::Injection, static_provider::StaticProvider};
+use respawn_webhook::{decision::FailurePolicy, decision::Injection, images::StaticProvider};
 use serde_json::json;
 
 #[tokio::test]
@@ -34,7 +34,7 @@ async fn lookup_failure_allow_admits_unchanged_with_a_warning() {
 
 #[tokio::test]
 async fn lookup_failure_deny_names_container_image_and_cause() {
-    let mut inj = Injection::for_tests(SUPERVISOR);
+    let mut inj = Injection::with_image(SUPERVISOR);
     inj.on_lookup_failure = FailurePolicy::Deny;
     let st = state_with(Arc::new(images()), inj);
     let resp = review(st.clone(), fixture("unknown-image.json")).await;
@@ -68,11 +68,11 @@ struct Rendezvous {
 }
 
 #[async_trait::async_trait]
-impl respawn_webhook::image::ImageConfigProvider for Rendezvous {
+impl respawn_webhook::images::ImageConfigProvider for Rendezvous {
     async fn image_config(
         &self,
-        req: &respawn_webhook::image::LookupRequest<'_>,
-    ) -> respawn_webhook::image::Lookup {
+        req: &respawn_webhook::images::LookupRequest,
+    ) -> respawn_webhook::images::Lookup {
         self.barrier.wait().await;
         self.inner.image_config(req).await
     }
@@ -104,4 +104,76 @@ async fn lookup_budget_is_capped_by_the_apiserver_timeout() {
     let w = strings(&json["response"]["warnings"]).join("\n");
     assert!(w.contains("did not finish within 750 ms"), "{w}");
     assert!(json["response"].get("patch").is_none());
+}
+
+/// Panics on its first lookup, then answers like the fixture images.
+struct PanicsOnce {
+    panicked: std::sync::atomic::AtomicBool,
+    inner: StaticProvider,
+}
+
+#[async_trait::async_trait]
+impl respawn_webhook::images::ImageConfigProvider for PanicsOnce {
+    async fn image_config(
+        &self,
+        req: &respawn_webhook::images::LookupRequest,
+    ) -> respawn_webhook::images::Lookup {
+        if !self.panicked.swap(true, std::sync::atomic::Ordering::SeqCst) {
+            panic!("a provider bug");
+        }
+        self.inner.image_config(req).await
+    }
+}
+
+#[tokio::test]
+async fn a_panic_is_answered_by_policy_and_the_next_admission_is_unaffected() {
+    let provider = Arc::new(PanicsOnce {
+        panicked: false.into(),
+        inner: images(),
+    });
+    let st = state(provider.clone());
+    let input = fixture_json("replicaset-pod.json");
+    let (status, json) = call(
+        router(st.clone()),
+        "POST",
+        "/mutate",
+        fixture("replicaset-pod.json"),
+    )
+    .await;
+    assert_eq!(
+        status,
+        StatusCode::OK,
+        "an AdmissionReview, not a dropped connection"
+    );
+    let resp = &json["response"];
+    assert_eq!(resp["uid"], input["request"]["uid"]);
+    assert_eq!(
+        resp["allowed"], true,
+        "the default policy (allow) admits unchanged"
+    );
+    assert!(resp.get("patch").is_none());
+    let w = strings(&resp["warnings"]).join("\n");
+    assert!(
+        w.contains("internal error") && w.contains("a provider bug"),
+        "{w}"
+    );
+    assert!(st.metrics.render().contains(r#"result="panic"} 1"#));
+    // Nothing poisoned: the next admission is injected as usual.
+    let resp = review(st.clone(), fixture("replicaset-pod.json")).await;
+    assert!(patch_of(&resp).is_some(), "{resp}");
+    // Under the deny policy a panic denies, naming the internal error.
+    let mut inj = Injection::with_image(SUPERVISOR);
+    inj.on_lookup_failure = FailurePolicy::Deny;
+    let panics = Arc::new(PanicsOnce {
+        panicked: false.into(),
+        inner: images(),
+    });
+    let resp = review(state_with(panics, inj), fixture("replicaset-pod.json")).await;
+    assert_eq!(resp["allowed"], false);
+    assert!(
+        resp["status"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("internal error")
+    );
 }

@@ -11,8 +11,9 @@ use axum::body::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::client::conn::http1::SendRequest;
 use hyper_util::rt::TokioIo;
-use respawn_webhook::tls;
+use respawn_webhook::server::tls;
 use rustls::pki_types::ServerName;
+use rustls::pki_types::pem::PemObject as _;
 use tokio_rustls::TlsConnector;
 
 /// CPU time (user + system) used so far by this process's threads, in seconds: the calling
@@ -47,7 +48,7 @@ pub type Conn = SendRequest<Full<Bytes>>;
 
 pub async fn connect(addr: SocketAddr, ca_pem: &str) -> Conn {
     let mut roots = rustls::RootCertStore::empty();
-    for c in rustls_pemfile::certs(&mut ca_pem.as_bytes()) {
+    for c in rustls::pki_types::CertificateDer::pem_slice_iter(ca_pem.as_bytes()) {
         roots.add(c.expect("CA PEM")).expect("CA cert");
     }
     let cfg = rustls::ClientConfig::builder_with_provider(tls::provider())

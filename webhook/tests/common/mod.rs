@@ -13,12 +13,10 @@ use base64::Engine;
 use http::{Request, StatusCode};
 use http_body_util::BodyExt;
 use respawn_webhook::{
-    config::Injection,
-    handler::AppState,
-    image::{ImageConfigProvider, Lookup, LookupRequest},
-    metrics::Metrics,
-    server,
-    static_provider::StaticProvider,
+    admission::AppState,
+    decision::Injection,
+    images::{ImageConfigProvider, Lookup, LookupRequest, StaticProvider},
+    server::{self, metrics::Metrics},
 };
 use serde_json::Value;
 use tower::ServiceExt;
@@ -59,7 +57,7 @@ pub fn images() -> StaticProvider {
 /// Wraps a provider and records every request.
 pub struct Recording<P> {
     pub inner: P,
-    pub seen: Mutex<Vec<LookupRequest<'static>>>,
+    pub seen: Mutex<Vec<LookupRequest>>,
 }
 
 impl<P> Recording<P> {
@@ -69,15 +67,15 @@ impl<P> Recording<P> {
             seen: Mutex::new(Vec::new()),
         })
     }
-    pub fn requests(&self) -> Vec<LookupRequest<'static>> {
+    pub fn requests(&self) -> Vec<LookupRequest> {
         self.seen.lock().unwrap().clone()
     }
 }
 
 #[async_trait::async_trait]
 impl<P: ImageConfigProvider> ImageConfigProvider for Recording<P> {
-    async fn image_config(&self, req: &LookupRequest<'_>) -> Lookup {
-        self.seen.lock().unwrap().push(req.clone().into_owned());
+    async fn image_config(&self, req: &LookupRequest) -> Lookup {
+        self.seen.lock().unwrap().push(req.clone());
         self.inner.image_config(req).await
     }
 }
@@ -92,7 +90,7 @@ pub fn state_with(provider: Arc<dyn ImageConfigProvider>, injection: Injection) 
 }
 
 pub fn state(provider: Arc<dyn ImageConfigProvider>) -> Arc<AppState> {
-    state_with(provider, Injection::for_tests(SUPERVISOR))
+    state_with(provider, Injection::with_image(SUPERVISOR))
 }
 
 pub fn router(state: Arc<AppState>) -> Router {

@@ -17,11 +17,11 @@ use std::time::{Duration, Instant};
 use base64::Engine as _;
 use k8s_openapi::ByteString;
 use k8s_openapi::api::core::v1::{LocalObjectReference, Secret, ServiceAccount};
-use respawn_webhook::image::{LookupRequest, Platform};
-use respawn_webhook::registry::{
+use respawn_webhook::images::registry::{
     CredentialError, CredentialSource, DOCKER_CONFIG_JSON, Fetcher, RegistryMetrics, RegistryOptions,
     RegistryProvider,
 };
+use respawn_webhook::images::{LookupRequest, Platform};
 
 pub const USER: &str = "tester";
 pub const PASSWORD: &str = "s3cret-pw";
@@ -187,13 +187,13 @@ pub fn insecure(hosts: &[String]) -> RegistryOptions {
 }
 
 /// A lookup in `namespace` with a 5 s budget.
-pub fn request(image: &str, namespace: &str) -> LookupRequest<'static> {
+pub fn request(image: &str, namespace: &str) -> LookupRequest {
     LookupRequest {
-        image: image.to_string().into(),
-        namespace: namespace.to_string().into(),
-        pull_secrets: Vec::new().into(),
+        image: image.to_string(),
+        namespace: namespace.to_string(),
+        pull_secrets: Vec::new(),
         service_account: "default".into(),
-        platform: std::borrow::Cow::Owned(Platform::default()),
+        platform: Platform::default(),
         deadline: Instant::now() + Duration::from_secs(5),
     }
 }
@@ -331,17 +331,19 @@ impl SlowProxy {
 /// on loopback (the first admission fills the cache; every measured one is a cache hit),
 /// credentials read through a `CredentialSource` with the pod's ServiceAccount, as the
 /// webhook's in-cluster source serves them from its own cache.
-pub fn benchmark_state(registry: &Registry) -> Arc<respawn_webhook::handler::AppState> {
+pub fn benchmark_state(registry: &Registry) -> Arc<respawn_webhook::admission::AppState> {
     let creds = Arc::new(FakeCredentials::default());
     creds.add_service_account("dev", "default", &[]);
     let creds: Arc<dyn CredentialSource> = creds;
     let opts = insecure(&[registry.host()]);
     let (provider, registry_metrics) = provider_with(opts, Some(creds));
-    Arc::new(respawn_webhook::handler::AppState {
-        injection: respawn_webhook::config::Injection::for_tests("registry.local/respawn-supervisor:0.1.0"),
+    Arc::new(respawn_webhook::admission::AppState {
+        injection: respawn_webhook::decision::Injection::with_image(
+            "registry.local/respawn-supervisor:0.1.0",
+        ),
         lookup_budget: Duration::from_secs(2),
         provider: Arc::new(provider),
-        metrics: Arc::new(respawn_webhook::metrics::Metrics::with_registry_metrics(
+        metrics: Arc::new(respawn_webhook::server::metrics::Metrics::with_registry_metrics(
             &registry_metrics,
         )),
     })

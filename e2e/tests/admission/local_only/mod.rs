@@ -5,7 +5,6 @@
 //! mode; `e2e/stack/cluster-suite.sh` skips `local_only::` and lists these tests as not run.
 
 mod failure_policy;
-mod fast_reader;
 mod patch_encoding;
 mod private_registry;
 mod reinvocation;

@@ -80,7 +80,7 @@ use load::{connect, fixed_rate, pct, send, throughput};
 /// The admission router alone, without sockets or TLS: what the webhook's own work costs.
 async fn handler_cost(state: Arc<AppState>, body: &Bytes) -> f64 {
     use tower::ServiceExt;
-    let router = server::admission_router(state, 1 << 20);
+    let router = respawn_webhook::admission::router(state, 1 << 20);
     let n = 20_000;
     let start = Instant::now();
     for _ in 0..n {
@@ -140,8 +140,13 @@ fn main() {
             ops: "127.0.0.1:0".parse().expect("addr"),
             max_body_bytes: 1 << 20,
         };
-        let running =
-            server::start(listen, tls::ReloadingResolver::new(key.clone()), state.clone()).expect("webhook");
+        let running = server::start(
+            listen,
+            tls::ReloadingResolver::new(key.clone()),
+            respawn_webhook::admission::router(state.clone(), 1 << 20),
+            state.metrics.clone(),
+        )
+        .expect("webhook");
         let echo_cfg = tls::server_config(tls::ReloadingResolver::new(key)).expect("tls");
         let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
         l.set_nonblocking(true).expect("nonblocking");

@@ -28,7 +28,9 @@ fn start_dyn(provider: Arc<dyn ImageConfigProvider>, tls: &TlsOptions) -> server
         ops: "127.0.0.1:0".parse().unwrap(),
         max_body_bytes: 1 << 20,
     };
-    server::start(listen, resolver, state(provider)).expect("servers start")
+    let st = state(provider);
+    let app = respawn_webhook::admission::router(st.clone(), 1 << 20);
+    server::start(listen, resolver, app, st.metrics.clone()).expect("servers start")
 }
 
 fn tls_opts(dir: &Path, cert: Option<&str>, key: Option<&str>) -> TlsOptions {

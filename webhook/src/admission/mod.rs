@@ -9,3 +9,15 @@ mod handler;
 pub mod respond;
 
 pub use handler::{AppState, mutate, review};
+
+use std::sync::Arc;
+
+use axum::{Router, extract::DefaultBodyLimit, routing::post};
+
+/// The admission routes: `POST /mutate` with a bounded body; other paths 404, other methods 405.
+pub fn router(state: Arc<AppState>, max_body_bytes: usize) -> Router {
+    Router::new()
+        .route("/mutate", post(mutate))
+        .layer(DefaultBodyLimit::max(max_body_bytes))
+        .with_state(state)
+}

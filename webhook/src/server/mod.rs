@@ -20,23 +20,14 @@ use axum::{
     extract::{DefaultBodyLimit, State},
     http::{StatusCode, header},
     response::IntoResponse,
-    routing::{get, post},
+    routing::get,
 };
 use axum_server::{Handle, tls_rustls::RustlsConfig};
 use tokio::{sync::oneshot, task::JoinHandle};
 
-use crate::admission::{self, AppState};
 use crate::error::ServeError;
 use metrics::Metrics;
 use tls::ReloadingResolver;
-
-/// The admission routes: `POST /mutate` with a bounded body; other paths 404, other methods 405.
-pub fn admission_router(state: Arc<AppState>, max_body_bytes: usize) -> Router {
-    Router::new()
-        .route("/mutate", post(admission::mutate))
-        .layer(DefaultBodyLimit::max(max_body_bytes))
-        .with_state(state)
-}
 
 #[derive(Clone)]
 struct OpsState {
@@ -101,11 +92,13 @@ fn bind(addr: SocketAddr) -> Result<TcpListener, ServeError> {
     Ok(l)
 }
 
-/// Binds both addresses and starts serving; returns once both sockets listen.
+/// Binds both addresses and starts serving `app` (the admission routes, `crate::admission::router`)
+/// with bodies bounded by `max_body_bytes`; returns once both sockets listen.
 pub fn start(
     listen: Listen,
     resolver: Arc<ReloadingResolver>,
-    state: Arc<AppState>,
+    app: Router,
+    metrics: Arc<Metrics>,
 ) -> Result<Running, ServeError> {
     let admission_l = bind(listen.admission)?;
     let ops_l = bind(listen.ops)?;
@@ -119,7 +112,7 @@ pub fn start(
     })?;
     let rustls = RustlsConfig::from_config(Arc::new(tls::server_config(resolver)?));
     let handle = Handle::new();
-    let app = admission_router(state.clone(), listen.max_body_bytes);
+    let app = app.layer(DefaultBodyLimit::max(listen.max_body_bytes));
     let server = axum_server::from_tcp_rustls(admission_l, rustls)
         .map_err(|source| ServeError::Bind {
             addr: admission,
@@ -129,7 +122,7 @@ pub fn start(
     let admission_task = tokio::spawn(server.serve(app.into_make_service()));
     let ready = Arc::new(AtomicBool::new(true));
     let (ops_stop, stop_rx) = oneshot::channel::<()>();
-    let ops_app = ops_router(state.metrics.clone(), ready.clone());
+    let ops_app = ops_router(metrics, ready.clone());
     let ops_listener =
         tokio::net::TcpListener::from_std(ops_l).map_err(|source| ServeError::Bind { addr: ops, source })?;
     let ops_task = tokio::spawn(async move {

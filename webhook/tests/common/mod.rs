@@ -16,7 +16,7 @@ use respawn_webhook::{
     admission::AppState,
     decision::Injection,
     images::{ImageConfigProvider, Lookup, LookupRequest, StaticProvider},
-    server::{self, metrics::Metrics},
+    server::metrics::Metrics,
 };
 use serde_json::Value;
 use tower::ServiceExt;
@@ -94,7 +94,7 @@ pub fn state(provider: Arc<dyn ImageConfigProvider>) -> Arc<AppState> {
 }
 
 pub fn router(state: Arc<AppState>) -> Router {
-    server::admission_router(state, 1024 * 1024)
+    respawn_webhook::admission::router(state, 1024 * 1024)
 }
 
 /// Sends one request through the router; returns status and body (JSON when it parses).

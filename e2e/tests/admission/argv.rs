@@ -1,4 +1,4 @@
-//! The argv table of DESIGN.md §2 with real images from the local registry: what the apiserver
+//! The argv table (docs/webhook.md) with real images from the local registry: what the apiserver
 //! stores is `/respawn/respawn -- <exactly what the kubelet would have run>`.
 
 use anyhow::{Result, ensure};
@@ -90,14 +90,63 @@ async fn docker_schema2_image_is_looked_up() -> Result<()> {
     .await
 }
 
+/// Creates a pod of an index image whose linux/amd64 and linux/arm64 entries differ and runs
+/// `check` on its `app` container's stored args.
+async fn index_row(
+    prefix: &str,
+    node_selector: Option<Value>,
+    check: fn(&[String]) -> Result<()>,
+) -> Result<()> {
+    let image = crate::image("index")?;
+    with_ns(prefix, &[OPT_IN], |ns| async move {
+        let mut pod = serde_json::to_value(pods::pod("app", &[], &image, None, None))?;
+        if let Some(sel) = node_selector {
+            pod["spec"]["nodeSelector"] = sel;
+        }
+        let stored = ns.create_pod(&pods::from_json(pod)).await?;
+        ensure!(pods::is_injected(&stored), "not injected");
+        check(
+            pods::container(&stored, "app")?
+                .args
+                .as_deref()
+                .unwrap_or_default(),
+        )
+    })
+    .await
+}
+
 #[tokio::test]
-async fn index_resolves_to_amd64() -> Result<()> {
-    row(
-        "argv-index",
-        "index",
-        None,
-        None,
-        &["/bin/busybox", "sleep", "3600"],
+async fn unpinned_index_gives_the_supervisor_every_platforms_argv() -> Result<()> {
+    // The pod may land on either architecture: amd64's argv after `--` (the default platform),
+    // arm64's in an `--argv-for` entry the arm64 supervisor picks.
+    index_row("argv-index", None, |args| {
+        ensure!(args.first().map(String::as_str) == Some("--argv-for"), "{args:?}");
+        ensure!(args.get(1).map(String::as_str) == Some("linux/arm64"), "{args:?}");
+        let n: usize = args.get(2).and_then(|n| n.parse().ok()).unwrap_or(0);
+        ensure!(n >= 3 && args.len() > 3 + n, "{args:?}");
+        ensure!(args[3..6] == ["/bin/busybox", "echo", "arm64"], "{args:?}");
+        ensure!(
+            args[3 + n..] == ["--", "/bin/busybox", "sleep", "3600"],
+            "{args:?}"
+        );
+        Ok(())
+    })
+    .await
+}
+
+#[tokio::test]
+async fn index_pinned_to_arm64_runs_the_arm64_argv() -> Result<()> {
+    index_row(
+        "argv-index-arm",
+        Some(json!({"kubernetes.io/arch": "arm64"})),
+        |args| {
+            ensure!(args.len() >= 4, "{args:?}");
+            ensure!(
+                args[..4] == ["--", "/bin/busybox", "echo", "arm64"],
+                "pinned: no --argv-for: {args:?}"
+            );
+            Ok(())
+        },
     )
     .await
 }

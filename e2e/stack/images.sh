@@ -5,7 +5,7 @@
 # (default "amd64 arm64": linux/amd64 and linux/arm64), pushed as one reference; the entries are
 # localhost/<name>:<tag>-<arch>. After a push the index is read back (skopeo inspect --raw) and
 # must list exactly those platforms. The arm64 binaries are cross-built: aarch64 musl, linked
-# by the toolchain's rust-lld; the webhook's C code (ring, aws-lc, mimalloc) is compiled by
+# by the toolchain's rust-lld; the webhook's C code (ring, aws-lc) is compiled by
 # Debian's gcc-aarch64-linux-gnu (make deps installs it).
 #   respawn-supervisor: FROM scratch, the static supervisor at /respawn (what the injected init
 #                       container runs: `/respawn install /respawn/respawn`).

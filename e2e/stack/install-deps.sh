@@ -8,7 +8,7 @@ export RESPAWN_CACHE="${RESPAWN_CACHE:-$HOME/.cache/respawn}"
 # Debian packages. Add new ones here (one list, installed in one apt call).
 APT_PACKAGES=(podman buildah runc skopeo uidmap etcd-server docker-registry apache2-utils
   tini catatonit dumb-init entr hyperfine musl-tools busybox-static jq curl openssl python3-yaml python3-venv iproute2
-  qemu-user-static gcc-aarch64-linux-gnu) # arm64: the supervisor's tests under qemu; the webhook's C code (ring, aws-lc, mimalloc)
+  qemu-user-static gcc-aarch64-linux-gnu) # arm64: the supervisor's tests under qemu; the webhook's C code (ring, aws-lc)
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do

@@ -7,7 +7,8 @@ export RESPAWN_CACHE="${RESPAWN_CACHE:-$HOME/.cache/respawn}"
 
 # Debian packages. Add new ones here (one list, installed in one apt call).
 APT_PACKAGES=(podman buildah runc skopeo uidmap etcd-server docker-registry apache2-utils
-  tini catatonit dumb-init entr hyperfine musl-tools busybox-static jq curl openssl python3-yaml python3-venv iproute2)
+  tini catatonit dumb-init entr hyperfine musl-tools busybox-static jq curl openssl python3-yaml python3-venv iproute2
+  qemu-user-static gcc-aarch64-linux-gnu) # arm64: the supervisor's tests under qemu; the webhook's C code (ring, aws-lc)
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
@@ -35,8 +36,10 @@ events_logger = "file"
 CONF
 fi
 
-# The static supervisor target.
-rustup target list --installed | grep -q x86_64-unknown-linux-musl || rustup target add x86_64-unknown-linux-musl
+# The static supervisor targets (aarch64 links with rust-lld, see the Makefile).
+for t in x86_64-unknown-linux-musl aarch64-unknown-linux-musl; do
+  rustup target list --installed | grep -qx "$t" || rustup target add "$t"
+done
 
 # Go-built tools (cached): kube-apiserver, helm.
 "$here/build-kube.sh" kube-apiserver kube-controller-manager >/dev/null

@@ -11,6 +11,14 @@
 #   manifest-list     Docker manifest list    same two platforms as index
 #   attested          OCI index               index's entries + an `unknown/unknown` attestation entry
 #   arm-only          OCI index               linux/arm64 only
+#   per-arch          OCI index               entries that disagree on ENTRYPOINT and CMD (--argv-for):
+#                     linux/amd64:    ENTRYPOINT ["/bin/sh","-c","echo \"per-arch amd64 $0 $1\"; exec /bin/busybox sleep 3600"]
+#                                     CMD ["amd64-entry","costs $$5 $(NOT_A_VAR)"]
+#                     linux/arm64/v8: ENTRYPOINT ["/bin/sh","-c","echo \"per-arch arm64 $0 $1\"; exec /bin/busybox sleep 3600"]
+#                                     CMD ["arm64-entry","costs $$5 $(NOT_A_VAR)"]
+#                     run unchanged, an entry prints `per-arch <arch> <arch>-entry costs $$5 $(NOT_A_VAR)`
+#                     (image strings reach the process as written); both entries' layers hold the
+#                     host's busybox, so only the entry of the host's platform can run here.
 #   entrypoint-only   OCI image               ENTRYPOINT ["/bin/busybox","sleep","3600"]
 #   cmd-only          OCI image               CMD ["/bin/busybox","sleep","3600"]
 #   neither           OCI image               no ENTRYPOINT, no CMD
@@ -64,6 +72,10 @@ build() {
 
 build both-amd64 amd64 --entrypoint '["/bin/busybox","sleep"]' --cmd '["3600"]'
 build both-arm64 arm64 --entrypoint '["/bin/busybox","echo","arm64"]'
+build per-arch-amd64 amd64 --cmd '["amd64-entry","costs $$5 $(NOT_A_VAR)"]' \
+  --entrypoint '["/bin/sh","-c","echo \"per-arch amd64 $0 $1\"; exec /bin/busybox sleep 3600"]'
+build per-arch-arm64 arm64 --variant v8 --cmd '["arm64-entry","costs $$5 $(NOT_A_VAR)"]' \
+  --entrypoint '["/bin/sh","-c","echo \"per-arch arm64 $0 $1\"; exec /bin/busybox sleep 3600"]'
 build entrypoint-only amd64 --entrypoint '["/bin/busybox","sleep","3600"]'
 build cmd-only amd64 --cmd '["/bin/busybox","sleep","3600"]'
 build neither amd64
@@ -76,12 +88,15 @@ push() { # LOCAL NAME FORMAT
   skopeo copy --quiet --dest-tls-verify=false "${skopeo_creds[@]}" --format "$3" \
     "containers-storage:$local_prefix/$1:v1" "$(dest "$2")" >/dev/null
 }
-push_list() { # NAME FORMAT LOCAL:ARCH...
-  local name="$1" format="$2" list="$local_prefix/list-$1:v1"; shift 2
+push_list() { # NAME FORMAT LOCAL:ARCH[/VARIANT]...
+  local name="$1" format="$2" list="$local_prefix/list-$1:v1" plat variant; shift 2
   buildah manifest rm "$list" >/dev/null 2>&1 || true
   buildah manifest create "$list" >/dev/null
   for item in "$@"; do
-    buildah manifest add --os linux --arch "${item#*:}" "$list" "containers-storage:$local_prefix/${item%%:*}:v1" >/dev/null
+    plat="${item#*:}" variant=()
+    [ "${plat#*/}" = "$plat" ] || variant=(--variant "${plat#*/}")
+    buildah manifest add --os linux --arch "${plat%%/*}" "${variant[@]}" "$list" \
+      "containers-storage:$local_prefix/${item%%:*}:v1" >/dev/null
   done
   buildah manifest push --quiet --all --tls-verify=false "${creds[@]}" --format "$format" "$list" "$(dest "$name")" >/dev/null
   buildah manifest rm "$list" >/dev/null
@@ -93,6 +108,7 @@ for n in entrypoint-only cmd-only neither shell-form dollar; do push "$n" "$n" o
 push_list index oci both-amd64:amd64 both-arm64:arm64
 push_list manifest-list v2s2 both-amd64:amd64 both-arm64:arm64
 push_list arm-only oci both-arm64:arm64
+push_list per-arch oci per-arch-amd64:amd64 per-arch-arm64:arm64/v8
 
 # attested: the index plus an attestation entry (platform unknown/unknown, as BuildKit writes),
 # pointing at a manifest that exists in the same repository.
@@ -106,7 +122,7 @@ echo "$index" | jq -c '.manifests += [(.manifests[1] | .platform = {"os":"unknow
 curl -sf "${curl_auth[@]}" -X PUT -H "Content-Type: $accept" --data-binary @"$cache/attested.json" \
   "http://$reg/v2/respawn-test/attested/manifests/v1" >/dev/null || die "cannot push respawn-test/attested:v1"
 
-for n in oci docker index manifest-list attested arm-only entrypoint-only cmd-only neither shell-form dollar; do
+for n in oci docker index manifest-list attested arm-only per-arch entrypoint-only cmd-only neither shell-form dollar; do
   digest="$(curl -sfI "${curl_auth[@]}" -H "Accept: $accept, application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json, application/vnd.docker.distribution.manifest.list.v2+json" \
     "http://$reg/v2/respawn-test/$n/manifests/v1" | tr -d '\r' | sed -n 's/^[Dd]ocker-[Cc]ontent-[Dd]igest: //p')"
   [ -n "$digest" ] || die "respawn-test/$n:v1 missing after push"

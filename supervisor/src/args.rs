@@ -4,9 +4,10 @@
 //! The option table below is also the source of `--help`.
 
 pub use crate::logs::LogFormat;
-use respawn_settings::{self as settings, OPTIONS};
+use respawn_settings::{self as settings, OPTIONS, Platform};
 pub use text::help;
 
+pub mod platform;
 mod text;
 use std::ffi::OsString;
 use std::path::PathBuf;
@@ -38,8 +39,11 @@ pub enum OnExit {
 /// The supervisor's settings.
 #[derive(Debug)]
 pub struct Config {
-    /// The command and its arguments.
+    /// The command and its arguments: the `--argv-for` entry of this binary's platform, else
+    /// the command after `--`.
     pub command: Vec<OsString>,
+    /// The platform whose `--argv-for` entry is `command` (`None`: the command after `--`).
+    pub argv_for: Option<Platform>,
     /// Signal that asks the child to stop.
     pub stop_signal: libc::c_int,
     /// Grace period between the stop signal and SIGKILL.
@@ -85,8 +89,11 @@ pub fn parse(args: Vec<OsString>, env: &[(OsString, OsString)]) -> Result<Invoca
         "install" => return parse_install(&args[1..]),
         "restart" | "status" => {
             let word = if first == "restart" { "restart" } else { "status" };
-            let mut vals = Vec::new();
-            let rest = collect_opts(&args[1..], &mut vals)?;
+            let (mut vals, mut entries) = (Vec::new(), Vec::new());
+            let rest = collect_opts(&args[1..], &mut vals, &mut entries)?;
+            if !entries.is_empty() {
+                return Err(usage(format!("option --argv-for does not apply to `{word}`")));
+            }
             if let Some(extra) = rest.first() {
                 return Err(usage(format!(
                     "unexpected argument '{}' for `{word}`",
@@ -105,8 +112,8 @@ pub fn parse(args: Vec<OsString>, env: &[(OsString, OsString)]) -> Result<Invoca
         }
         _ => {}
     }
-    let mut vals = Vec::new();
-    let command = collect_opts(&args, &mut vals)?;
+    let (mut vals, mut entries) = (Vec::new(), Vec::new());
+    let command = collect_opts(&args, &mut vals, &mut entries)?;
     if vals.iter().any(|(n, _)| *n == "help") {
         return Ok(Invocation::Print(help()));
     }
@@ -121,7 +128,9 @@ pub fn parse(args: Vec<OsString>, env: &[(OsString, OsString)]) -> Result<Invoca
             "no command given: expected `respawn [OPTIONS] -- CMD [ARGS...]`",
         ));
     }
+    let (command, chosen) = platform::choose(entries, &platform::own(), command);
     let mut cfg = Config::defaults(command);
+    cfg.argv_for = chosen;
     for opt in OPTIONS {
         if let Some(v) = env_value(env, opt.env) {
             for item in settings::list(opt.kind, &v) {
@@ -146,10 +155,12 @@ fn env_value(env: &[(OsString, OsString)], key: &str) -> Option<String> {
         .map(|(_, v)| v.to_string_lossy().into_owned())
 }
 
-/// Splits leading options into `(name, value)` pairs; returns the command after them.
+/// Splits leading options into `(name, value)` pairs and `--argv-for` entries; returns the
+/// command after them.
 fn collect_opts(
     args: &[OsString],
     out: &mut Vec<(&'static str, String)>,
+    entries: &mut Vec<platform::Entry>,
 ) -> Result<Vec<OsString>, UsageError> {
     let mut i = 0;
     while i < args.len() {
@@ -166,6 +177,12 @@ fn collect_opts(
                 Some((n, v)) => (n, Some(v.to_string())),
                 None => (body, None),
             };
+            if name == "argv-for" {
+                let (entry, used) = platform::read_entry(inline.as_deref(), &args[i + 1..])?;
+                platform::push(entries, entry)?;
+                i += 1 + used;
+                continue;
+            }
             let opt = settings::option(name).ok_or_else(|| usage(format!("unknown option '--{name}'")))?;
             let value = match inline {
                 Some(v) => v,
@@ -203,6 +220,7 @@ impl Config {
     fn defaults(command: Vec<OsString>) -> Config {
         Config {
             command,
+            argv_for: None,
             stop_signal: libc::SIGTERM,
             stop_timeout: Duration::from_secs(10),
             on_exit: OnExit::Exit,
@@ -271,5 +289,7 @@ impl Config {
     }
 }
 
+#[cfg(test)]
+mod argv_for_tests;
 #[cfg(test)]
 mod tests;

@@ -7,7 +7,7 @@
 
 mod lifecycle;
 
-use crate::args::Config;
+use crate::args::{Config, platform};
 use crate::output::Output;
 use crate::signals::{self, SignalFd};
 use crate::sys::{self, Pid};
@@ -116,6 +116,12 @@ impl Supervisor {
             .filter(|(k, _)| !k.to_string_lossy().starts_with("RESPAWN_"))
             .collect();
         let at = cfg.wait_for.is_none().then(Instant::now);
+        if let Some(p) = &cfg.argv_for {
+            crate::warn(&format!(
+                "platform {p}: running its --argv-for entry: {}",
+                platform::show(&cfg.command)
+            ));
+        }
         if let Some(sig) = cfg.wait_for {
             crate::warn(&format!("waiting for {} before starting", signals::name(sig)));
         }
@@ -318,12 +324,18 @@ impl Supervisor {
             State::Exited(_) => ("exited", "-".into(), "-".into()),
         };
         let last = self.last_exit.map_or("none".to_string(), child::describe_status);
+        let from = if self.cfg.argv_for.is_some() {
+            " (its --argv-for entry)"
+        } else {
+            ""
+        };
         format!(
-            "state: {state}\npid: {pid}\ngeneration: {}\nrestarts: {}\nlast exit: {last}\nuptime: {up}\nsupervisor uptime: {:.3}s\ncommand: {}\n",
+            "state: {state}\npid: {pid}\ngeneration: {}\nrestarts: {}\nlast exit: {last}\nuptime: {up}\nsupervisor uptime: {:.3}s\ncommand: {}\nplatform: {}{from}\n",
             self.generation,
             self.generation.saturating_sub(1),
             self.born.elapsed().as_secs_f64(),
-            self.program()
+            platform::show(&self.cfg.command),
+            platform::own(),
         )
     }
 

@@ -1,4 +1,5 @@
 //! The static binary runs in an empty chroot (no /proc, no /dev, no libc, no shell) as PID 1.
+//! Under `$RESPAWN_RUNNER` the (static) emulator is copied into the root and starts respawn.
 
 mod common;
 use common::*;
@@ -9,22 +10,15 @@ fn runs_as_pid1_in_an_empty_chroot() {
     let root = minimal_root();
     let r = root.path().to_str().unwrap();
     let out = run(
-        Command::new("unshare").args([
-            "-pf",
-            "chroot",
-            r,
-            "/respawn",
-            "--",
-            "/busybox",
-            "sh",
-            "-c",
-            "echo $$; exit 5",
-        ]),
+        Command::new("unshare")
+            .args(["-pf", "chroot", r])
+            .args(in_root())
+            .args(["--", "/busybox", "sh", "-c", "echo $PPID; exit 5"]),
         20,
     );
     assert_eq!(code(&out), 5, "{}", stderr(&out));
-    // The child is PID 2: respawn is PID 1 of the namespace.
-    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "2");
+    // The child's parent is PID 1: respawn is PID 1 of the namespace.
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "1");
 }
 
 #[test]
@@ -32,18 +26,9 @@ fn stops_and_reaps_in_an_empty_chroot() {
     let root = minimal_root();
     let r = root.path().to_str().unwrap();
     let child = Command::new("unshare")
-        .args([
-            "-pf",
-            "chroot",
-            r,
-            "/respawn",
-            "--stop-timeout",
-            "500ms",
-            "--",
-            "/busybox",
-            "sh",
-            "-c",
-        ])
+        .args(["-pf", "chroot", r])
+        .args(in_root())
+        .args(["--stop-timeout", "500ms", "--", "/busybox", "sh", "-c"])
         .arg("( /busybox sleep 30 & ); trap '' TERM; touch /ready; while :; do /busybox sleep 0.05; done")
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -64,7 +49,10 @@ fn install_works_in_an_empty_chroot() {
     std::fs::create_dir(root.path().join("shared")).unwrap();
     let r = root.path().to_str().unwrap();
     let out = run(
-        Command::new("chroot").args([r, "/respawn", "install", "/shared/respawn"]),
+        Command::new("chroot")
+            .arg(r)
+            .args(in_root())
+            .args(["install", "/shared/respawn"]),
         20,
     );
     assert_eq!(code(&out), 0, "{}", stderr(&out));

@@ -45,6 +45,9 @@ fn build_image_with(test: &str, extra: &str) -> Image {
 
 #[test]
 fn pid1_in_a_scratch_runc_container() {
+    if native_only("pid1_in_a_scratch_runc_container", QEMU_FOREIGN_IMAGE) {
+        return;
+    }
     let img = build_image("pid1");
     let out = podman(
         &[
@@ -112,6 +115,9 @@ fn pid1_in_a_scratch_runc_container() {
 
 #[test]
 fn restart_and_status_in_a_read_only_container() {
+    if native_only("restart_and_status_in_a_read_only_container", QEMU_FOREIGN_IMAGE) {
+        return;
+    }
     // Like distroless with readOnlyRootFilesystem: nothing is writable, not even /tmp.
     let img = build_image("ro");
     let name = format!("respawn-test-ro-{}", std::process::id());
@@ -182,6 +188,9 @@ fn wait_starts(name: &str, n: usize) -> usize {
 
 #[test]
 fn podman_cp_of_the_trigger_file_restarts_once() {
+    if native_only("podman_cp_of_the_trigger_file_restarts_once", QEMU_FOREIGN_IMAGE) {
+        return;
+    }
     // `podman cp` extracts a tar stream in the container: unlink, create, write, close, chown,
     // chmod twice, utimes — six events on /tmp/.restart-proc for one copy.
     let img = build_image_with("cp", "COPY tmp /tmp\n");

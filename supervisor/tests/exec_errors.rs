@@ -6,6 +6,9 @@ use std::os::unix::fs::PermissionsExt;
 
 #[test]
 fn command_not_found_is_127_and_named() {
+    if native_only("command_not_found_is_127_and_named", QEMU_VFORK_IS_FORK) {
+        return;
+    }
     let out = run(&mut pid1(&["--", "no-such-command-xyz", "arg"]), 10);
     assert_eq!(code(&out), 127);
     assert!(
@@ -20,6 +23,9 @@ fn command_not_found_is_127_and_named() {
 
 #[test]
 fn not_executable_is_126() {
+    if native_only("not_executable_is_126", QEMU_VFORK_IS_FORK) {
+        return;
+    }
     let dir = tempdir();
     let f = dir.path().join("script");
     std::fs::write(&f, "#!/bin/sh\necho hi\n").unwrap();
@@ -92,6 +98,7 @@ fn help_documents_every_option_and_version_prints() {
         "--ignore",
         "--debounce",
         "--control-socket",
+        "--argv-for PLATFORM COUNT",
         "RESPAWN_STOP_SIGNAL",
         "install DEST",
         "restart",

@@ -19,7 +19,7 @@ fn copies_itself_with_mode_0755() {
     let leftovers: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
     assert_eq!(leftovers.len(), 1, "temp file left behind");
     // The copy runs.
-    let out = run(std::process::Command::new(&dest).arg("--version"), 10);
+    let out = run(command_for(&dest).arg("--version"), 10);
     assert_eq!(code(&out), 0);
 }
 
@@ -41,7 +41,7 @@ fn read_only_directory_is_a_clear_error() {
     // A read-only tmpfs in a private mount namespace (root ignores permission bits).
     let s = format!(
         "mount -t tmpfs -o ro tmpfs {d} && exec {} install {d}/respawn",
-        bin().display()
+        respawn_line()
     );
     let out = run(
         std::process::Command::new("unshare").args(["-m", "sh", "-c", &s]),
@@ -66,7 +66,7 @@ fn dest_directory_and_missing_dest_are_errors() {
 fn install_as_pid1(dest: &std::path::Path) -> std::process::Command {
     let mut cmd = std::process::Command::new("unshare");
     cmd.args(["-pf", "--kill-child"])
-        .arg(bin())
+        .args(respawn_argv())
         .arg("install")
         .arg(dest);
     cmd

@@ -150,7 +150,7 @@ fn restart_and_status_without_a_supervisor_fail_clearly() {
         let out = run(
             std::process::Command::new("unshare")
                 .args(["-m"])
-                .arg(bin())
+                .args(respawn_argv())
                 .arg(word),
             10,
         );

@@ -6,6 +6,9 @@ use common::*;
 
 #[test]
 fn orphan_is_reparented_to_the_supervisor() {
+    if native_only("orphan_is_reparented_to_the_supervisor", QEMU_NO_SUBREAPER) {
+        return;
+    }
     let dir = tempdir();
     let ppid = p(dir.path(), "ppid");
     let s = format!(

@@ -11,7 +11,7 @@ fn child_gets_the_terminal_foreground() {
     // Fields 5 and 8 of /proc/self/stat: process group and terminal foreground group.
     // `\$$`: expanded by the child's shell, not by the one script(1) starts.
     let child = format!("cut -d' ' -f5,8 /proc/\\$$/stat > {out_file}");
-    let inner = format!("{} --trigger-file none -- sh -c \"{child}\"", bin().display());
+    let inner = format!("{} --trigger-file none -- sh -c \"{child}\"", respawn_line());
     // script(1) runs the command on a fresh pseudo-terminal.
     let out = run(
         std::process::Command::new("script").args(["-qec", &inner, "/dev/null"]),

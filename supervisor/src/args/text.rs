@@ -23,6 +23,10 @@ pub fn help() -> String {
             o.name, o.arg, o.help, o.env
         ));
     }
+    s.push_str(&format!(
+        "  --argv-for PLATFORM COUNT ARGS...\n      run these COUNT words instead of CMD when PLATFORM (OS/ARCH[/VARIANT], e.g. linux/arm64) is this binary's ({}); repeatable, before --\n",
+        super::platform::own()
+    ));
     s.push_str("  -h, --help       print this help\n  -V, --version    print the version\n\n");
     s.push_str("DURATION: 10s, 500ms, 1m30s, 1.5s or plain seconds, at most 168h. SIGNAL: TERM, SIGTERM, 15 or RTMIN+N.\n");
     s.push_str(

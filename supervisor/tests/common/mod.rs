@@ -1,6 +1,13 @@
 //! Shared helpers for the black-box tests: find the real binary, run it as PID 1 of a fresh
 //! PID namespace (`unshare -pf --mount-proc`), wait with a deadline, send signals.
+//!
+//! `$RESPAWN_RUNNER` (e.g. `qemu-aarch64-static`) runs the binary under test through an
+//! emulator (see `emulator.rs`): `make test-arm64` runs these scenarios against the aarch64 build
+//! that way.
 #![allow(dead_code)]
+
+mod emulator;
+pub use emulator::*;
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
@@ -28,9 +35,9 @@ pub fn busybox() -> PathBuf {
 pub fn pid1(args: &[&str]) -> Command {
     let mut c = Command::new("unshare");
     c.args(["-pf", "--kill-child", "--mount-proc"])
-        .arg(bin())
+        .args(respawn_argv())
         .args(args);
-    c.env_remove("RESPAWN_BIN");
+    c.env_remove("RESPAWN_BIN").env_remove("RESPAWN_RUNNER");
     die_with_test(&mut c, libc::SIGKILL);
     c
 }
@@ -51,8 +58,10 @@ pub fn die_with_test(cmd: &mut Command, sig: libc::c_int) {
 
 /// `respawn ARGS` as an ordinary process (not PID 1).
 pub fn plain(args: &[&str]) -> Command {
-    let mut c = Command::new(bin());
-    c.args(args).env_remove("RESPAWN_BIN");
+    let mut c = command_for(&bin());
+    c.args(args)
+        .env_remove("RESPAWN_BIN")
+        .env_remove("RESPAWN_RUNNER");
     die_with_test(&mut c, libc::SIGTERM);
     c
 }
@@ -214,11 +223,20 @@ fn is_static(path: &Path) -> bool {
         .any(|i| u32::from_le_bytes(elf[phoff + i * size..phoff + i * size + 4].try_into().unwrap()) == 3)
 }
 
-/// An empty root directory holding only `/respawn` (static) and `/busybox`.
+/// An empty root directory holding only `/respawn` (static) and `/busybox`, and the runner as
+/// `/runner` when there is one (it must be static too, as `qemu-aarch64-static` is).
 pub fn minimal_root() -> tempfile::TempDir {
     let root = tempdir();
     std::fs::copy(static_bin(), root.path().join("respawn")).unwrap();
     std::fs::copy(busybox(), root.path().join("busybox")).unwrap();
+    if let Some(r) = runner() {
+        assert!(
+            is_static(&r),
+            "{} is not static: it cannot run in an empty root",
+            r.display()
+        );
+        std::fs::copy(r, root.path().join("runner")).unwrap();
+    }
     root
 }
 
@@ -258,11 +276,13 @@ pub fn spawn_pid1_private_tmp(setup: &str, args: &[&str]) -> (Child, u32) {
     let script = format!("mount -t tmpfs tmpfs /tmp && {{ {setup} ; }} && exec \"$0\" \"$@\"");
     let mut cmd = Command::new("unshare");
     cmd.args(["-pf", "--kill-child", "--mount-proc", "sh", "-c", &script])
+        .args(runner())
         .arg(bin_outside_tmp())
         .args(args);
     die_with_test(&mut cmd, libc::SIGKILL);
     let child = cmd
         .env_remove("RESPAWN_BIN")
+        .env_remove("RESPAWN_RUNNER")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -276,9 +296,10 @@ pub fn spawn_pid1_private_tmp(setup: &str, args: &[&str]) -> (Child, u32) {
 pub fn exec_in(pid: u32, args: &[&str]) -> Output {
     let mut c = Command::new("nsenter");
     c.args(["-t", &pid.to_string(), "-m", "-p"])
-        .arg(bin())
+        .args(respawn_argv())
         .args(args)
-        .env_remove("RESPAWN_BIN");
+        .env_remove("RESPAWN_BIN")
+        .env_remove("RESPAWN_RUNNER");
     run(&mut c, 60)
 }
 

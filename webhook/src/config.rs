@@ -164,9 +164,16 @@ impl InjectionArgs {
     }
 }
 
-/// Parses `os/arch[/variant]`.
+/// Parses `os/arch[/variant]` with the supervisor's grammar (`respawn_settings::platform`:
+/// lowercase OCI names, `arm64/v8` = `arm64`; `aarch64` is refused with the name to use), so a
+/// platform the webhook hands the supervisor in `--argv-for` is one it accepts.
 pub fn parse_platform(s: &str) -> Result<Platform, String> {
-    s.parse()
+    let p = respawn_settings::platform(s).map_err(|e| e.to_string())?;
+    Ok(Platform {
+        os: p.os,
+        architecture: p.architecture,
+        variant: p.variant,
+    })
 }
 
 /// Parses a duration with the supervisor's grammar (`2s`, `500ms`, `1m30s`; at most 168h).

@@ -313,13 +313,13 @@ pub fn decide(pod: &Pod, plan: &WrapPlan, resolved: &Resolved, cfg: &Injection) 
                         else {
                             continue;
                         };
-                        if alt_argv != argv {
-                            args.extend([
-                                "--argv-for".to_string(),
-                                p.to_string(),
-                                alt_argv.len().to_string(),
-                            ]);
-                            args.extend(alt_argv.iter().map(|s| s.to_string()));
+                        // The supervisor's own grammar builds the entry (the platform was
+                        // checked with it when the flag was parsed).
+                        let entry = respawn_settings::platform(&p.to_string())
+                            .ok()
+                            .and_then(|sp| respawn_settings::argv_for_args(&sp, &alt_argv));
+                        if let (true, Some(entry)) = (alt_argv != argv, entry) {
+                            args.extend(entry);
                             per_platform.push((p.clone(), alt.clone()));
                         }
                     }

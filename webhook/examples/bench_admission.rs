@@ -80,7 +80,7 @@ use load::{connect, fixed_rate, pct, send, throughput};
 /// The admission router alone, without sockets or TLS: what the webhook's own work costs.
 async fn handler_cost(state: Arc<AppState>, body: &Bytes) -> f64 {
     use tower::ServiceExt;
-    let router = respawn_webhook::admission::router(state, 1 << 20);
+    let router = respawn_webhook::admission::router(state, 1 << 20, 16 << 20);
     let n = 20_000;
     let start = Instant::now();
     for _ in 0..n {
@@ -143,7 +143,7 @@ fn main() {
         let running = server::start(
             listen,
             tls::ReloadingResolver::new(key.clone()),
-            respawn_webhook::admission::router(state.clone(), 1 << 20),
+            respawn_webhook::admission::router(state.clone(), 1 << 20, 16 << 20),
             state.metrics.clone(),
         )
         .expect("webhook");

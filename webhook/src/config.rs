@@ -44,6 +44,11 @@ pub struct Config {
     #[arg(long, env = "RESPAWN_WEBHOOK_MAX_BODY_BYTES", default_value_t = 4 * 1024 * 1024)]
     pub max_body_bytes: usize,
 
+    /// Request bodies read and worked on at once, in bytes (at least one largest body): past it
+    /// requests wait, so a burst of huge pods cannot grow the webhook's memory without bound.
+    #[arg(long, env = "RESPAWN_WEBHOOK_MAX_INFLIGHT_BYTES", default_value_t = 16 * 1024 * 1024)]
+    pub max_inflight_bytes: usize,
+
     /// Time in-flight requests get to finish after SIGTERM/SIGINT.
     #[arg(long, env = "RESPAWN_WEBHOOK_SHUTDOWN_GRACE", default_value = "20s", value_parser = parse_duration)]
     pub shutdown_grace: Duration,

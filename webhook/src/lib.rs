@@ -57,7 +57,11 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         ops: config.metrics_listen,
         max_body_bytes: config.max_body_bytes,
     };
-    let app = admission::router(Arc::clone(&state), config.max_body_bytes);
+    let app = admission::router(
+        Arc::clone(&state),
+        config.max_body_bytes,
+        config.max_inflight_bytes,
+    );
     let running = server::start(listen, resolver, app, Arc::clone(&state.metrics))?;
     info!(admission = %running.admission, ops = %running.ops, supervisor_image = %config.injection.supervisor_image, delivery = ?config.injection.delivery, "serving");
     shutdown_signal().await;

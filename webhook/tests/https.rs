@@ -29,7 +29,7 @@ fn start_dyn(provider: Arc<dyn ImageConfigProvider>, tls: &TlsOptions) -> server
         max_body_bytes: 1 << 20,
     };
     let st = state(provider);
-    let app = respawn_webhook::admission::router(st.clone(), 1 << 20);
+    let app = respawn_webhook::admission::router(st.clone(), 1 << 20, 16 << 20);
     server::start(listen, resolver, app, st.metrics.clone()).expect("servers start")
 }
 

@@ -177,3 +177,49 @@ async fn a_panic_is_answered_by_policy_and_the_next_admission_is_unaffected() {
             .contains("internal error")
     );
 }
+
+/// Counts how many lookups are inside at once; each waits (up to 2 s) for a second one.
+struct Overlap {
+    inside: std::sync::atomic::AtomicUsize,
+    most: std::sync::atomic::AtomicUsize,
+    second: tokio::sync::Notify,
+    inner: StaticProvider,
+}
+
+#[async_trait::async_trait]
+impl respawn_webhook::images::ImageConfigProvider for Overlap {
+    async fn image_config(
+        &self,
+        req: &respawn_webhook::images::LookupRequest,
+    ) -> respawn_webhook::images::Lookup {
+        use std::sync::atomic::Ordering::SeqCst;
+        let now = self.inside.fetch_add(1, SeqCst) + 1;
+        self.most.fetch_max(now, SeqCst);
+        if now >= 2 {
+            self.second.notify_waiters();
+        } else {
+            let _ = tokio::time::timeout(std::time::Duration::from_secs(2), self.second.notified()).await;
+        }
+        self.inside.fetch_sub(1, SeqCst);
+        self.inner.image_config(req).await
+    }
+}
+
+#[tokio::test]
+async fn bodies_in_flight_stay_within_the_memory_budget() {
+    let body = fixture("replicaset-pod.json");
+    for (budget, want) in [(body.len(), 1), (4 * body.len(), 2)] {
+        let provider = Arc::new(Overlap {
+            inside: 0.into(),
+            most: 0.into(),
+            second: tokio::sync::Notify::new(),
+            inner: images(),
+        });
+        let app = respawn_webhook::admission::router(state(provider.clone()), body.len(), budget);
+        let send = || call(app.clone(), "POST", "/mutate", body.clone());
+        let (a, b) = tokio::join!(send(), send());
+        assert_eq!((a.0, b.0), (StatusCode::OK, StatusCode::OK));
+        let most = provider.most.load(std::sync::atomic::Ordering::SeqCst);
+        assert_eq!(most, want, "budget {budget} bytes for {}-byte bodies", body.len());
+    }
+}

@@ -94,7 +94,7 @@ pub fn state(provider: Arc<dyn ImageConfigProvider>) -> Arc<AppState> {
 }
 
 pub fn router(state: Arc<AppState>) -> Router {
-    respawn_webhook::admission::router(state, 1024 * 1024)
+    respawn_webhook::admission::router(state, 1024 * 1024, 16 << 20)
 }
 
 /// Sends one request through the router; returns status and body (JSON when it parses).

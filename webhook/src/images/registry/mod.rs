@@ -10,6 +10,7 @@ mod keyring;
 mod metrics;
 mod platform;
 mod provider;
+mod reference;
 
 use std::path::PathBuf;
 use std::sync::Arc;

@@ -20,9 +20,6 @@ pub struct RegistryProvider {
     fetcher: Arc<Fetcher>,
     cache: Arc<Cache>,
     metrics: RegistryMetrics,
-    /// Parsed references by image string. The reference grammar is a regex whose match costs
-    /// more than the rest of an admission, and a cluster uses a bounded set of image strings.
-    references: moka::sync::Cache<String, Result<Arc<Parsed>, LookupError>>,
     /// The credentials for one (namespace, service account, pull secrets, repository), reused
     /// for the credential TTL: a warm admission neither reads the API objects nor parses
     /// dockerconfigjson again. Answers with a failed API read are not kept. `None`: a zero
@@ -71,7 +68,7 @@ pub fn parse_reference(image: &str) -> Result<Reference, LookupError> {
     if image.trim() != image || image.is_empty() {
         return Err(invalid("empty or surrounded by whitespace".into()));
     }
-    let reference = Reference::try_from(image).map_err(|e| invalid(e.to_string()))?;
+    let reference = super::reference::parse(image).map_err(invalid)?;
     if reference.repository().chars().any(|c| c.is_ascii_uppercase()) {
         return Err(invalid("repository name must be lowercase".into()));
     }
@@ -92,9 +89,6 @@ impl RegistryProvider {
         metrics: RegistryMetrics,
     ) -> Self {
         fetcher.refill();
-        // The reference grammar is a large regex compiled on first use (~0.4 s in a debug
-        // build): pay that at start-up, not in the first admission.
-        let _ = parse_reference("docker.io/library/busybox:latest");
         let capacity = capacity.max(1) as u64;
         RegistryProvider {
             credentials,
@@ -102,7 +96,6 @@ impl RegistryProvider {
             fetcher: Arc::new(fetcher),
             cache: Cache::new(ttls, capacity as usize, metrics.clone()),
             metrics,
-            references: moka::sync::Cache::new(capacity),
             scopes: (!credential_ttl.is_zero()).then(|| {
                 moka::sync::Cache::builder()
                     .max_capacity(capacity)
@@ -125,9 +118,7 @@ impl RegistryProvider {
 
     /// The lookup without the deadline.
     async fn lookup(&self, req: &LookupRequest) -> Outcome {
-        let parsed = self
-            .references
-            .get_with_by_ref(req.image.as_str(), || parse(&req.image))?;
+        let parsed = parse(&req.image)?;
         let scope = self.scope(req, &parsed.repo).await;
         let pinned = parsed.reference.digest().is_some();
         let key = CacheKey {

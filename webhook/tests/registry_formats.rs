@@ -305,3 +305,37 @@ async fn cold_and_warm_latency() {
         warm.len()
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn distinct_failing_references_leave_the_cache_at_its_bound() {
+    // Every lookup a new, missing image of a real registry: each is fetched (404) and its
+    // failure cached; the cache must stay at its capacity however many there are. 2,000
+    // lookups (20x the capacity) through the registry here; the cache's own unit test runs
+    // 10,000 with a fake fetch.
+    let (reg, _) = open_registry();
+    let opts = respawn_webhook::images::registry::RegistryOptions {
+        cache_capacity: 100,
+        cache_failure_ttl: 3600,
+        ..insecure(&[reg.host()])
+    };
+    let (p, metrics) = provider_with(opts, None);
+    let p = Arc::new(p);
+    let n = 2_000;
+    let mut set = tokio::task::JoinSet::new();
+    for k in 0..32 {
+        let p = Arc::clone(&p);
+        let host = reg.host();
+        set.spawn(async move {
+            for i in (k..n).step_by(32) {
+                let r = request(&format!("{host}/load/missing-{i}:v1"), "ns");
+                assert!(matches!(p.image_config(&r).await, Err(LookupError::NotFound { .. })), "missing-{i}");
+            }
+        });
+    }
+    while let Some(done) = set.join_next().await {
+        done.unwrap();
+    }
+    let fetches = metrics.fetches.get_or_create(&outcome("not_found")).get();
+    assert_eq!(fetches, n as u64, "every distinct image was fetched once");
+    assert!(p.cached() <= 100, "{} configs cached, capacity 100", p.cached());
+}

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# respawn-webhook's memory: RSS at idle, peak RSS under a sustained load of large pods (60
+# respawn-webhook's memory, for the binary its image ships (static musl): RSS at idle, peak RSS under a sustained load of large pods (60
 # containers, 4 MiB bodies, every container a new image: each lookup a miss against a real local
 # registry), and RSS 30 s after the load stopped — next to the Helm chart's request and limit.
 # Goals (issue "webhook memory"): idle <= 16 MiB; peak <= half the chart's limit; after the load,
@@ -10,8 +10,9 @@ cd "$(dirname "$0")/.."
 repo="$PWD"
 source e2e/stack/lib.sh
 LOAD_SECONDS="${LOAD_SECONDS:-60}" CLIENTS="${CLIENTS:-8}" CONTAINERS="${CONTAINERS:-60}" BODY_MIB="${BODY_MIB:-4}"
-cargo build --release -q -p respawn-webhook
-bin="$repo/target/release/respawn-webhook"
+# The binary the image ships (e2e/stack/images.sh): static x86_64 musl, whose allocator is musl's.
+CC_x86_64_unknown_linux_musl=musl-gcc cargo build --release -q -p respawn-webhook --target x86_64-unknown-linux-musl
+bin="$repo/target/x86_64-unknown-linux-musl/release/respawn-webhook"
 work="$(mktemp -d /tmp/respawn-bench-memory.XXXXXX)"
 export RESPAWN_STACK_DIR="$work"
 stack_dirs

@@ -23,7 +23,13 @@ if [ -t 1 ]; then B=$'\033[1m' D=$'\033[2m' N=$'\033[0m' JQ=(jq -C); else B='' D
 bold() { printf '\n%s== %s%s\n' "$B" "$*" "$N"; }
 info() { printf '   %s\n' "$*"; }
 # k ARGS...: shows `$ kubectl ARGS` and runs it with the stack's kubectl, output indented.
-k() { printf '   %s$ kubectl %s%s\n' "$D" "$*" "$N"; kubectl "$@" 2>&1 | sed 's/^/     /'; return "${PIPESTATUS[0]}"; }
+# (kubectl's "Defaulted container" note is left out: the app is the pod's first container.)
+k() {
+  printf '   %s$ kubectl %s%s\n' "$D" "$*" "$N"
+  kubectl "$@" 2>&1 | grep -v '^Defaulted container' | sed 's/^/     /'
+  return "${PIPESTATUS[0]}"
+}
+ms() { echo $(($(date +%s%N) / 1000000)); }
 kubectl() { "$RESPAWN_CACHE/kube/$KUBE_VERSION/kubectl" --kubeconfig "$RESPAWN_STACK_DIR/kubeconfig" "$@"; }
 quiet() { "$@" >>"$work/demo.log" 2>&1 || { echo "demo: '$*' failed; log:" >&2; tail -30 "$work/demo.log" >&2; exit 1; }; }
 
@@ -86,16 +92,16 @@ k apply -f "$work/pod.yaml"
 
 bold "5. What the apiserver stored after respawn-webhook mutated it"
 kubectl -n "$NS" get pod "$POD" -o json >"$work/stored.json"
-show() { jq -S '{initContainers: [.spec.initContainers[]? | {name, image, command}], containers: [.spec.containers[] | {name, command, args}], annotations: (.metadata.annotations // {})}' "$1"; }
+show() { jq -S '{initContainers: [.spec.initContainers[]? | {name, image, command}], containers: [.spec.containers[] | {name, command, args}], annotations: (.metadata.annotations // {} | del(."kubectl.kubernetes.io/last-applied-configuration"))}' "$1"; }
 kubectl create --dry-run=client -o json -f "$work/pod.yaml" >"$work/written.json"
 diff -u --label "you wrote" --label "stored" <(show "$work/written.json") <(show "$work/stored.json") | sed 's/^/   /' || true
 info "the argv came from the image config in the registry (ENTRYPOINT + CMD, each \$ doubled so"
 info "the kubelet's \$(VAR) expansion leaves it as it was)"
 
 bold "6. The kubelet runs it: the init container copies the supervisor, the app runs under it"
-s=$SECONDS
+s=$(ms)
 k -n "$NS" wait --for=condition=Ready "pod/$POD" --timeout=120s
-info "Ready $((SECONDS - s)) s after the apply returned"
+info "Ready $(($(ms) - s)) ms after the apply returned"
 wait_starts 1
 k -n "$NS" logs "$POD"
 k -n "$NS" exec "$POD" -- /respawn/respawn status
@@ -109,10 +115,10 @@ k -n "$NS" get pod "$POD" -o 'custom-columns=POD:.metadata.name,CONTAINER RESTAR
 info "a new process (generation 2) in the same container: Kubernetes saw no restart"
 
 bold "8. kubectl delete: the kubelet's SIGTERM reaches the app through the supervisor"
-s=$SECONDS
+s=$(ms)
 k -n "$NS" delete pod "$POD"
-info "gone in $((SECONDS - s)) s. sample-app has no SIGTERM handler: as PID 1 without respawn it would"
-info "ignore SIGTERM and the kubelet would wait out the 30 s grace period before SIGKILL"
+info "gone in $(($(ms) - s)) ms. sample-app has no SIGTERM handler: as PID 1 without respawn it"
+info "ignores SIGTERM, and the kubelet waits out the 30 s grace period before SIGKILL"
 
 bold "Try it yourself"
 info "RESPAWN_DEMO_KEEP=1 make demo   (or: make up) leaves the stack running; then, in your shell:"

@@ -86,7 +86,14 @@ impl Kubectl {
     }
 
     /// Waits until the container's log has `needle` at least `count` times; returns the log.
-    pub fn wait_for_log(&self, ns: &str, pod: &str, container: &str, needle: &str, count: usize) -> Result<String> {
+    pub fn wait_for_log(
+        &self,
+        ns: &str,
+        pod: &str,
+        container: &str,
+        needle: &str,
+        count: usize,
+    ) -> Result<String> {
         let start = Instant::now();
         loop {
             let text = self.logs(ns, pod, container)?;
@@ -94,7 +101,9 @@ impl Kubectl {
                 return Ok(text);
             }
             if start.elapsed() > RUN_TIMEOUT {
-                bail!("{pod}/{container}: {needle:?} not {count} time(s) in the log after {RUN_TIMEOUT:?}:\n{text}");
+                bail!(
+                    "{pod}/{container}: {needle:?} not {count} time(s) in the log after {RUN_TIMEOUT:?}:\n{text}"
+                );
             }
             std::thread::sleep(Duration::from_millis(100));
         }
@@ -120,7 +129,12 @@ pub fn describe(pod: &Pod) -> String {
         s.phase,
         s.qos_class
     );
-    for c in s.init_container_statuses.iter().flatten().chain(s.container_statuses.iter().flatten()) {
+    for c in s
+        .init_container_statuses
+        .iter()
+        .flatten()
+        .chain(s.container_statuses.iter().flatten())
+    {
         let state = c.state.clone().unwrap_or_default();
         let what = match (state.waiting, state.running, state.terminated) {
             (Some(w), _, _) => format!("waiting {:?}: {:?}", w.reason, w.message),
@@ -128,7 +142,10 @@ pub fn describe(pod: &Pod) -> String {
             (_, _, Some(t)) => format!("terminated {} {:?}", t.exit_code, t.reason),
             _ => "unknown".to_string(),
         };
-        out.push_str(&format!("\n  {}: {what}, ready {}, restarts {}", c.name, c.ready, c.restart_count));
+        out.push_str(&format!(
+            "\n  {}: {what}, ready {}, restarts {}",
+            c.name, c.ready, c.restart_count
+        ));
     }
     out
 }
@@ -138,21 +155,38 @@ pub fn describe(pod: &Pod) -> String {
 pub async fn wait_pod(ns: &TempNs, name: &str, what: &str, done: impl Fn(&Pod) -> bool) -> Result<Pod> {
     let start = Instant::now();
     loop {
-        let pod = ns.pods().get(name).await.with_context(|| format!("reading pod {name}"))?;
+        let pod = ns
+            .pods()
+            .get(name)
+            .await
+            .with_context(|| format!("reading pod {name}"))?;
         if done(&pod) {
             return Ok(pod);
         }
         let stuck = pod
             .status
             .iter()
-            .flat_map(|s| s.container_statuses.iter().flatten().chain(s.init_container_statuses.iter().flatten()))
+            .flat_map(|s| {
+                s.container_statuses
+                    .iter()
+                    .flatten()
+                    .chain(s.init_container_statuses.iter().flatten())
+            })
             .filter_map(|c| c.state.as_ref()?.waiting.as_ref())
             .find(|w| w.reason.as_deref().is_some_and(|r| STUCK.contains(&r)));
         if let Some(w) = stuck {
-            bail!("pod {name} will not {what}: {:?}: {:?}\n{}", w.reason, w.message, describe(&pod));
+            bail!(
+                "pod {name} will not {what}: {:?}: {:?}\n{}",
+                w.reason,
+                w.message,
+                describe(&pod)
+            );
         }
         if start.elapsed() > RUN_TIMEOUT {
-            bail!("pod {name} did not {what} within {RUN_TIMEOUT:?}:\n{}", describe(&pod));
+            bail!(
+                "pod {name} did not {what} within {RUN_TIMEOUT:?}:\n{}",
+                describe(&pod)
+            );
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }

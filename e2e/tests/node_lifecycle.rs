@@ -38,11 +38,19 @@ fn leftovers(node_dir: &str, cgroup_root: &str) -> Result<Vec<String>> {
     for line in mountinfo.lines() {
         let fields: Vec<&str> = line.split(' ').collect();
         let point = fields.get(4).copied().unwrap_or_default().replace("\\040", " ");
-        let fstype = fields.iter().skip_while(|f| **f != "-").nth(1).copied().unwrap_or_default();
+        let fstype = fields
+            .iter()
+            .skip_while(|f| **f != "-")
+            .nth(1)
+            .copied()
+            .unwrap_or_default();
         if fstype == "cgroup" || fstype == "cgroup2" {
             hierarchies.push(point.clone());
         }
-        if point.starts_with(node_dir) || point.starts_with("/run/netns/") || point.starts_with("/run/containerd") {
+        if point.starts_with(node_dir)
+            || point.starts_with("/run/netns/")
+            || point.starts_with("/run/containerd")
+        {
             found.push(format!("mount {point} ({fstype})"));
         }
     }
@@ -93,7 +101,11 @@ async fn node_down_and_up_twice_leaves_nothing_behind() -> Result<()> {
         for round in 1..=2 {
             node_sh("down")?;
             let left = leftovers(&node_dir, &cgroup_root)?;
-            ensure!(left.is_empty(), "after node.sh down #{round}:\n  {}", left.join("\n  "));
+            ensure!(
+                left.is_empty(),
+                "after node.sh down #{round}:\n  {}",
+                left.join("\n  ")
+            );
             node_sh("up")?;
             // The pod object outlived its node; the new kubelet runs it in a new container.
             let again = node::wait_pod(&ns, "sleeper", "run again", |p| {

@@ -12,7 +12,12 @@ use serde_json::json;
 /// The image's ENTRYPOINT script: a shell that stays up (its extra arguments are never read).
 const SCRIPT: &str = "trap 'exit 0' TERM; while :; do /bin/busybox sleep 1; done";
 /// A user's command: the same script, with `$` cases in its extra argument.
-const USER_COMMAND: [&str; 4] = ["/bin/sh", "-c", SCRIPT, "user $(DEFINED) $(UNDEFINED) $$(DEFINED) $$ $ end$"];
+const USER_COMMAND: [&str; 4] = [
+    "/bin/sh",
+    "-c",
+    SCRIPT,
+    "user $(DEFINED) $(UNDEFINED) $$(DEFINED) $$ $ end$",
+];
 /// A user's args.
 const USER_ARGS: [&str; 9] = [
     "$(DEFINED)",
@@ -26,15 +31,43 @@ const USER_ARGS: [&str; 9] = [
     "$(DEFINED)$(DEFINED)",
 ];
 /// `respawn-test/argv:v1` (e2e/stack/test-images.sh): ENTRYPOINT ...
-const IMAGE_ENTRYPOINT: [&str; 4] = ["/bin/sh", "-c", SCRIPT, "entry $(DEFINED) $(UNDEFINED) $$(DEFINED) $$ $ end$"];
+const IMAGE_ENTRYPOINT: [&str; 4] = [
+    "/bin/sh",
+    "-c",
+    SCRIPT,
+    "entry $(DEFINED) $(UNDEFINED) $$(DEFINED) $$ $ end$",
+];
 /// ... and CMD.
-const IMAGE_CMD: [&str; 7] = ["cmd $(DEFINED)", "$(UNDEFINED)", "$$(DEFINED)", "$$$", "$", "a$b", "$("];
+const IMAGE_CMD: [&str; 7] = [
+    "cmd $(DEFINED)",
+    "$(UNDEFINED)",
+    "$$(DEFINED)",
+    "$$$",
+    "$",
+    "a$b",
+    "$(",
+];
 
 /// What the kubelet makes of [`USER_COMMAND`] and [`USER_ARGS`] with DEFINED=`d-value` (image
 /// strings reach the process untouched). Checked against the plain pods, so a misunderstanding
 /// of the kubelet shows up here rather than in both runs alike.
-const EXPANDED_USER_COMMAND: [&str; 4] = ["/bin/sh", "-c", SCRIPT, "user d-value $(UNDEFINED) $(DEFINED) $ $ end$"];
-const EXPANDED_USER_ARGS: [&str; 9] = ["d-value", "$(UNDEFINED)", "$(DEFINED)", "$$", "$$", "$", "a$b", "$(", "d-valued-value"];
+const EXPANDED_USER_COMMAND: [&str; 4] = [
+    "/bin/sh",
+    "-c",
+    SCRIPT,
+    "user d-value $(UNDEFINED) $(DEFINED) $ $ end$",
+];
+const EXPANDED_USER_ARGS: [&str; 9] = [
+    "d-value",
+    "$(UNDEFINED)",
+    "$(DEFINED)",
+    "$$",
+    "$$",
+    "$",
+    "a$b",
+    "$(",
+    "d-valued-value",
+];
 
 fn row_pod(name: &str, image: &str, command: Option<&[&str]>, args: Option<&[&str]>) -> Pod {
     let mut c = json!({"name": "app", "image": image, "env": [{"name": "DEFINED", "value": "d-value"}]});
@@ -52,24 +85,60 @@ fn row_pod(name: &str, image: &str, command: Option<&[&str]>, args: Option<&[&st
 
 /// The argv of process `pid` in the pod's app container (busybox `cat` of its cmdline).
 fn cmdline(k: &Kubectl, ns: &str, pod: &str, pid: u32) -> Result<Vec<String>> {
-    let raw = k.exec_raw(ns, pod, Some("app"), &["/bin/busybox", "cat", &format!("/proc/{pid}/cmdline")])?;
+    let raw = k.exec_raw(
+        ns,
+        pod,
+        Some("app"),
+        &["/bin/busybox", "cat", &format!("/proc/{pid}/cmdline")],
+    )?;
     let text = String::from_utf8(raw).context("cmdline is not UTF-8")?;
-    Ok(text.strip_suffix('\0').unwrap_or(&text).split('\0').map(str::to_string).collect())
+    Ok(text
+        .strip_suffix('\0')
+        .unwrap_or(&text)
+        .split('\0')
+        .map(str::to_string)
+        .collect())
 }
 
+/// One row of the argv table: pod name, `command`, `args`, the argv the process must get.
+type Row = (
+    &'static str,
+    Option<&'static [&'static str]>,
+    Option<&'static [&'static str]>,
+    Vec<String>,
+);
+
 fn owned(parts: &[&[&str]]) -> Vec<String> {
-    parts.iter().flat_map(|p| p.iter().map(|s| s.to_string())).collect()
+    parts
+        .iter()
+        .flat_map(|p| p.iter().map(|s| s.to_string()))
+        .collect()
 }
 
 #[tokio::test]
 async fn every_argv_row_reaches_the_process_exactly_as_without_respawn() -> Result<()> {
     let (stack, _, k) = crate::local()?;
     let image = stack.test_image("argv")?;
-    let rows: [(&str, Option<&[&str]>, Option<&[&str]>, Vec<String>); 4] = [
+    let rows: [Row; 4] = [
         ("neither", None, None, owned(&[&IMAGE_ENTRYPOINT, &IMAGE_CMD])),
-        ("args", None, Some(&USER_ARGS), owned(&[&IMAGE_ENTRYPOINT, &EXPANDED_USER_ARGS])),
-        ("command", Some(&USER_COMMAND), None, owned(&[&EXPANDED_USER_COMMAND])),
-        ("both", Some(&USER_COMMAND), Some(&USER_ARGS), owned(&[&EXPANDED_USER_COMMAND, &EXPANDED_USER_ARGS])),
+        (
+            "args",
+            None,
+            Some(&USER_ARGS),
+            owned(&[&IMAGE_ENTRYPOINT, &EXPANDED_USER_ARGS]),
+        ),
+        (
+            "command",
+            Some(&USER_COMMAND),
+            None,
+            owned(&[&EXPANDED_USER_COMMAND]),
+        ),
+        (
+            "both",
+            Some(&USER_COMMAND),
+            Some(&USER_ARGS),
+            owned(&[&EXPANDED_USER_COMMAND, &EXPANDED_USER_ARGS]),
+        ),
     ];
     with_ns("argv-plain", &[], |plain| async move {
         with_ns("argv", &[pods::OPT_IN], |wrapped| async move {
@@ -79,7 +148,10 @@ async fn every_argv_row_reaches_the_process_exactly_as_without_respawn() -> Resu
                 let stored = wrapped.create_pod(&pod).await?;
                 ensure!(pods::is_injected(&stored), "{name}: not injected");
                 let stored = plain.create_pod(&pod).await?;
-                ensure!(!pods::is_injected(&stored), "{name}: injected in a plain namespace");
+                ensure!(
+                    !pods::is_injected(&stored),
+                    "{name}: injected in a plain namespace"
+                );
             }
             for (name, _, _, expected) in &rows {
                 check_row(&k, &plain, &wrapped, name, expected).await?;
@@ -103,7 +175,10 @@ async fn check_row(
     // Without respawn the process is PID 1; with it, the pid `respawn status` names.
     let want = cmdline(k, &plain.name, name, 1)?;
     let pid = crate::status(k, &wrapped.name, name)?.pid;
-    ensure!(pid != 1, "{name}: the process is PID 1 in the wrapped pod: no supervisor");
+    ensure!(
+        pid != 1,
+        "{name}: the process is PID 1 in the wrapped pod: no supervisor"
+    );
     let got = cmdline(k, &wrapped.name, name, pid)?;
     ensure!(
         got == want,

@@ -62,7 +62,11 @@ fn build_images(stack: &Stack) -> Result<Images> {
         .stderr(Stdio::inherit())
         .output()
         .context("running e2e/stack/images.sh")?;
-    ensure!(out.status.success(), "e2e/stack/images.sh samples failed ({})", out.status);
+    ensure!(
+        out.status.success(),
+        "e2e/stack/images.sh samples failed ({})",
+        out.status
+    );
     let refs = String::from_utf8(out.stdout)?;
     let find = |needle: &str| -> Result<String> {
         refs.lines()

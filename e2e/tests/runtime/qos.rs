@@ -43,8 +43,16 @@ async fn guaranteed_burstable_and_best_effort_pods_keep_their_class() -> Result<
     let (stack, images, _) = crate::local()?;
     let equal = json!({"cpu": "50m", "memory": "24Mi"});
     let cases = [
-        ("guaranteed", "Guaranteed", json!({"requests": equal, "limits": equal})),
-        ("burstable", "Burstable", json!({"requests": {"cpu": "10m", "memory": "16Mi"}})),
+        (
+            "guaranteed",
+            "Guaranteed",
+            json!({"requests": equal, "limits": equal}),
+        ),
+        (
+            "burstable",
+            "Burstable",
+            json!({"requests": {"cpu": "10m", "memory": "16Mi"}}),
+        ),
         ("besteffort", "BestEffort", json!({})),
     ];
     with_ns("qos", &[pods::OPT_IN], |ns| async move {
@@ -54,9 +62,16 @@ async fn guaranteed_burstable_and_best_effort_pods_keep_their_class() -> Result<
         for (name, class, _) in &cases {
             let running = node::wait_running(&ns, name).await?;
             let got = running.status.as_ref().and_then(|s| s.qos_class.clone());
-            ensure!(got.as_deref() == Some(*class), "pod {name}: qosClass {got:?}, want {class}");
+            ensure!(
+                got.as_deref() == Some(*class),
+                "pod {name}: qosClass {got:?}, want {class}"
+            );
             let cgroup = pod_cgroup(stack, &running, class)?;
-            ensure!(cgroup.is_dir(), "pod {name}: the kubelet did not place it at {}", cgroup.display());
+            ensure!(
+                cgroup.is_dir(),
+                "pod {name}: the kubelet did not place it at {}",
+                cgroup.display()
+            );
             let init = running
                 .spec
                 .as_ref()

@@ -21,7 +21,11 @@ fn app_container(pod: &Pod) -> Result<(String, i32, String)> {
         .and_then(|r| r.started_at.as_ref())
         .map(|t| t.0.to_string())
         .context("container app is not running")?;
-    Ok((s.container_id.clone().unwrap_or_default(), s.restart_count, started))
+    Ok((
+        s.container_id.clone().unwrap_or_default(),
+        s.restart_count,
+        started,
+    ))
 }
 
 #[tokio::test]
@@ -103,10 +107,20 @@ async fn trigger_file_watched_path_and_sighup_through_kubectl_exec() -> Result<(
         let first = wait_generation(&k, &ns.name, "shell", 1)?;
 
         // Tilt's restart_process convention: its last live_update step.
-        k.exec(&ns.name, "shell", None, &["/bin/sh", "-c", "busybox date > /tmp/.restart-proc"])?;
+        k.exec(
+            &ns.name,
+            "shell",
+            None,
+            &["/bin/sh", "-c", "busybox date > /tmp/.restart-proc"],
+        )?;
         let second = wait_generation(&k, &ns.name, "shell", 2)?;
         // A file synced into the watched path.
-        k.exec(&ns.name, "shell", None, &["/bin/sh", "-c", "echo v2 > /app/main.txt"])?;
+        k.exec(
+            &ns.name,
+            "shell",
+            None,
+            &["/bin/sh", "-c", "echo v2 > /app/main.txt"],
+        )?;
         let third = wait_generation(&k, &ns.name, "shell", 3)?;
         // SIGHUP to PID 1, the docker-entrypoint convention.
         k.exec(&ns.name, "shell", None, &["/bin/busybox", "kill", "-HUP", "1"])?;

@@ -33,13 +33,21 @@ async fn restricted_namespace_runs_the_injected_non_root_pod() -> Result<()> {
         let admission = ns.admit(&pod).await?;
         let stored = admission.pod()?;
         ensure!(pods::is_injected(&stored), "not injected");
-        let warnings: Vec<_> = admission.warnings.iter().filter(|w| w.contains("PodSecurity")).collect();
+        let warnings: Vec<_> = admission
+            .warnings
+            .iter()
+            .filter(|w| w.contains("PodSecurity"))
+            .collect();
         ensure!(warnings.is_empty(), "PodSecurity warnings: {warnings:?}");
         let running = node::wait_running(&ns, "app").await?;
         let install = node::status(&running, pods::INIT_NAME)
             .and_then(|s| s.state.as_ref()?.terminated.clone())
             .context("respawn-install did not terminate")?;
-        ensure!(install.exit_code == 0, "respawn-install exited {}", install.exit_code);
+        ensure!(
+            install.exit_code == 0,
+            "respawn-install exited {}",
+            install.exit_code
+        );
         k.wait_for_log(&ns.name, "app", "app", APP_START, 1)?;
         let s = status(&k, &ns.name, "app")?;
         ensure!(s.generation == 1, "status:\n{}", s.text);
@@ -82,8 +90,12 @@ async fn private_image_runs_with_the_pull_secret_the_lookup_used() -> Result<()>
         let original: serde_json::Value = serde_json::from_str(
             pods::annotation(&stored, "respawn.dev/original-argv").context("no original-argv annotation")?,
         )?;
-        let looked_up = original["app"]["digest"].as_str().context("no digest in original-argv")?;
-        let pulled = node::status(&running, "app").map(|s| s.image_id.clone()).unwrap_or_default();
+        let looked_up = original["app"]["digest"]
+            .as_str()
+            .context("no digest in original-argv")?;
+        let pulled = node::status(&running, "app")
+            .map(|s| s.image_id.clone())
+            .unwrap_or_default();
         ensure!(
             pulled.ends_with(&format!("@{looked_up}")),
             "the kubelet pulled {pulled}, the webhook looked up {looked_up}"

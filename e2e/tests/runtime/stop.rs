@@ -33,11 +33,18 @@ async fn kubectl_delete_pod_sends_sigterm_through_respawn_and_keeps_the_exit_cod
         let running = node::wait_running(&ns, "shell").await?;
         // ENTRYPOINT ["/bin/sh", "-c", script, "sample-shell"] + CMD ["hello", "world"]
         let logs = k.wait_for_log(&ns.name, "shell", "app", SHELL_START, 1)?;
-        ensure!(logs.contains("args=hello world"), "the shell app did not get its CMD:\n{logs}");
+        ensure!(
+            logs.contains("args=hello world"),
+            "the shell app did not get its CMD:\n{logs}"
+        );
 
         // Watch the pod from its current version until it is deleted: the kubelet reports the
         // terminated container before it removes the pod.
-        let version = running.metadata.resource_version.clone().context("no resourceVersion")?;
+        let version = running
+            .metadata
+            .resource_version
+            .clone()
+            .context("no resourceVersion")?;
         let params = WatchParams::default().fields("metadata.name=shell").timeout(120);
         let mut stream = ns.pods().watch(&params, &version).await?.boxed();
         let watcher = tokio::spawn(async move {
@@ -61,7 +68,12 @@ async fn kubectl_delete_pod_sends_sigterm_through_respawn_and_keeps_the_exit_cod
         let seen = deleted.or(last).context("no pod version seen")?;
         let terminated = node::status(&seen, "app")
             .and_then(|s| s.state.as_ref()?.terminated.clone())
-            .with_context(|| format!("the last pod version has no terminated app container:\n{}", node::describe(&seen)))?;
+            .with_context(|| {
+                format!(
+                    "the last pod version has no terminated app container:\n{}",
+                    node::describe(&seen)
+                )
+            })?;
         ensure!(
             terminated.exit_code == 42,
             "exit code {} (want 42: the app's own code, set by its SIGTERM trap):\n{}",

@@ -7,6 +7,7 @@
 //! Needs the local stack (root, `make deps`); run with `make e2e`.
 
 mod argv;
+mod delivery;
 mod qos;
 mod restart;
 mod security;

@@ -56,7 +56,7 @@ async fn kubectl_exec_respawn_restart_restarts_the_process_not_the_container() -
         let second = started_pids(&logs, APP_START)[1];
         ensure!(second != first, "the restarted app kept pid {first}");
         ensure!(
-            printed.contains(&second.to_string()),
+            printed.trim() == second.to_string(),
             "`respawn restart` printed {printed:?}, the new process is pid {second}"
         );
         let s = status(&k, &ns.name, "sample")?;

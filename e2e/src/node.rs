@@ -142,8 +142,14 @@ pub fn describe(pod: &Pod) -> String {
             (_, _, Some(t)) => format!("terminated {} {:?}", t.exit_code, t.reason),
             _ => "unknown".to_string(),
         };
+        let last = c
+            .last_state
+            .as_ref()
+            .and_then(|l| l.terminated.as_ref())
+            .map(|t| format!(", last exit {} {:?}", t.exit_code, t.reason))
+            .unwrap_or_default();
         out.push_str(&format!(
-            "\n  {}: {what}, ready {}, restarts {}",
+            "\n  {}: {what}, ready {}, restarts {}{last}",
             c.name, c.ready, c.restart_count
         ));
     }
@@ -153,6 +159,16 @@ pub fn describe(pod: &Pod) -> String {
 /// Polls pod `name` until `done` holds; fails early when a container is stuck (image pull,
 /// create errors, crash loop), and after [`RUN_TIMEOUT`], describing the pod.
 pub async fn wait_pod(ns: &TempNs, name: &str, what: &str, done: impl Fn(&Pod) -> bool) -> Result<Pod> {
+    poll(ns, name, what, false, done).await
+}
+
+async fn poll(
+    ns: &TempNs,
+    name: &str,
+    what: &str,
+    no_restarts: bool,
+    done: impl Fn(&Pod) -> bool,
+) -> Result<Pod> {
     let start = Instant::now();
     loop {
         let pod = ns
@@ -174,6 +190,18 @@ pub async fn wait_pod(ns: &TempNs, name: &str, what: &str, done: impl Fn(&Pod) -
             })
             .filter_map(|c| c.state.as_ref()?.waiting.as_ref())
             .find(|w| w.reason.as_deref().is_some_and(|r| STUCK.contains(&r)));
+        let restarted = pod
+            .status
+            .iter()
+            .flat_map(|s| s.container_statuses.iter().flatten())
+            .find(|c| no_restarts && c.restart_count > 0);
+        if let Some(c) = restarted {
+            bail!(
+                "pod {name} will not {what}: container {} exited and was restarted (see `kubectl logs --previous`):\n{}",
+                c.name,
+                describe(&pod)
+            );
+        }
         if let Some(w) = stuck {
             bail!(
                 "pod {name} will not {what}: {:?}: {:?}\n{}",
@@ -192,9 +220,10 @@ pub async fn wait_pod(ns: &TempNs, name: &str, what: &str, done: impl Fn(&Pod) -
     }
 }
 
-/// Waits until the pod runs with every regular container ready.
+/// Waits until the pod runs with every regular container ready; fails as soon as a container
+/// has been restarted (no test expects one), saying why it exited.
 pub async fn wait_running(ns: &TempNs, name: &str) -> Result<Pod> {
-    wait_pod(ns, name, "run", |p| {
+    poll(ns, name, "run", true, |p| {
         let s = p.status.as_ref();
         s.and_then(|s| s.phase.as_deref()) == Some("Running")
             && s.and_then(|s| s.container_statuses.as_ref())

@@ -190,3 +190,35 @@ async fn check_row(
     );
     Ok(())
 }
+
+/// A multi-arch image (`respawn-test/index`: its arm64 entry has another ENTRYPOINT) for a pod
+/// that does not pin its architecture: the webhook passes both argvs, and the supervisor on
+/// this amd64 node runs amd64's.
+#[tokio::test]
+async fn multi_arch_pod_runs_its_nodes_argv() -> Result<()> {
+    let (stack, _, k) = crate::local()?;
+    let image = stack.test_image("index")?;
+    with_ns("argv-multiarch", &[pods::OPT_IN], |ns| async move {
+        let stored = ns.create_pod(&row_pod("multi", &image, None, None)).await?;
+        let args = pods::container(&stored, "app")?.args.clone().unwrap_or_default();
+        ensure!(
+            args.first().map(String::as_str) == Some("--argv-for"),
+            "no per-platform argv in {args:?}"
+        );
+        // If the supervisor rejects its arguments the container exits at once: say why.
+        let why = || {
+            let previous = k.run(&["-n", &ns.name, "logs", "multi", "-c", "app", "--previous"]);
+            let current = k.logs(&ns.name, "multi", "app");
+            format!("the app container's log: {previous:?} / {current:?}")
+        };
+        node::wait_running(&ns, "multi").await.with_context(why)?;
+        let pid = crate::status(&k, &ns.name, "multi").with_context(why)?.pid;
+        let got = cmdline(&k, &ns.name, "multi", pid)?;
+        ensure!(
+            got == ["/bin/busybox", "sleep", "3600"],
+            "the amd64 node ran {got:?} (args {args:?})"
+        );
+        Ok(())
+    })
+    .await
+}

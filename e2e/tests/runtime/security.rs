@@ -3,12 +3,14 @@
 //! RuntimeDefault seccomp, the installer with a read-only root filesystem); and a private image
 //! pulled by the kubelet with the same pull secret the webhook used to look it up.
 
+use std::process::Command;
+
 use anyhow::{Context, Result, ensure};
 use base64::Engine;
 use k8s_openapi::api::core::v1::Secret;
 use kube::api::PostParams;
 use respawn_e2e::node;
-use respawn_e2e::{pods, with_ns};
+use respawn_e2e::{Stack, pods, with_ns};
 use serde_json::json;
 
 use crate::{APP_START, create_injected, status};
@@ -86,23 +88,46 @@ async fn private_image_runs_with_the_pull_secret_the_lookup_used() -> Result<()>
         let stored = create_injected(&ns, &pod, images).await?;
         pods::assert_injected(&stored, "app", &["/bin/busybox", "sleep", "3600"])?;
         let running = node::wait_running(&ns, "private").await?;
-        // The manifest the kubelet pulled is the one the webhook read.
+        // The manifest the node pulled is the one the webhook read. (The pod's imageID names
+        // one repository of the image, which may be another holding the same manifest.)
         let original: serde_json::Value = serde_json::from_str(
             pods::annotation(&stored, "respawn.dev/original-argv").context("no original-argv annotation")?,
         )?;
         let looked_up = original["app"]["digest"]
             .as_str()
             .context("no digest in original-argv")?;
-        let pulled = node::status(&running, "app")
-            .map(|s| s.image_id.clone())
-            .unwrap_or_default();
+        let pulled = crictl_repo_digests(stack, &image)?;
+        let want = format!("{host}/respawn-test/private@{looked_up}");
         ensure!(
-            pulled.ends_with(&format!("@{looked_up}")),
-            "the kubelet pulled {pulled}, the webhook looked up {looked_up}"
+            pulled.contains(&want),
+            "the node holds {image} as {pulled:?}; the webhook looked up {want}"
         );
+        let running = node::status(&running, "app").map(|s| s.ready);
+        ensure!(running == Some(true), "app not ready");
         let s = crate::status(&k, &ns.name, "private")?;
         ensure!(s.generation == 1, "status:\n{}", s.text);
         Ok(())
     })
     .await
+}
+
+/// The repository digests the node's containerd records for `image` (`crictl inspecti`).
+fn crictl_repo_digests(stack: &Stack, image: &str) -> Result<Vec<String>> {
+    let endpoint = format!("unix://{}", stack.var("CONTAINERD_SOCKET")?);
+    let out = Command::new(stack.var("CRICTL")?)
+        .args(["--image-endpoint", &endpoint, "inspecti", "-o", "json", image])
+        .output()
+        .context("running crictl")?;
+    ensure!(
+        out.status.success(),
+        "crictl inspecti {image}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout)?;
+    Ok(v["status"]["repoDigests"]
+        .as_array()
+        .context("no repoDigests")?
+        .iter()
+        .filter_map(|d| d.as_str().map(str::to_string))
+        .collect())
 }

@@ -46,7 +46,8 @@ node_pids() {
   done
   local f
   for f in "$NODE_DIR"/containerd/state/io.containerd.runtime.v2.task/*/*/shim.pid; do
-    [ -f "$f" ] && kill -0 "$(cat "$f")" 2>/dev/null && cat "$f"
+    # Still a shim of this containerd (a pid file may outlive its process, and pids are reused).
+    [ -f "$f" ] && tr '\0' ' ' <"/proc/$(cat "$f")/cmdline" 2>/dev/null | grep -qF "$SOCK" && cat "$f"
   done
   true
 }

@@ -38,16 +38,15 @@ node_mounts() {
     /proc/self/mountinfo | tac
 }
 
-# Pids in this node's cgroups (pods' processes), and shims whose pid files are in its state.
+# Pids in this node's cgroups (pods' processes), and this containerd's shims (they outlive
+# containerd and sit in the cgroup of whoever started it; their command line names its socket).
 node_pids() {
-  local h
+  local h p
   for h in $(hierarchies); do
     [ -d "$h$CGROUP_ROOT" ] && find "$h$CGROUP_ROOT" -name cgroup.procs -exec cat {} + 2>/dev/null
   done
-  local f
-  for f in "$NODE_DIR"/containerd/state/io.containerd.runtime.v2.task/*/*/shim.pid; do
-    # Still a shim of this containerd (a pid file may outlive its process, and pids are reused).
-    [ -f "$f" ] && tr '\0' ' ' <"/proc/$(cat "$f")/cmdline" 2>/dev/null | grep -qF "$SOCK" && cat "$f"
+  for p in /proc/[0-9]*; do
+    tr '\0' ' ' 2>/dev/null <"$p/cmdline" | grep -q "^[^ ]*containerd-shim[^ ]* .*-address $SOCK " && echo "${p#/proc/}"
   done
   true
 }

@@ -12,11 +12,12 @@ SUPERVISOR_ARM64_BIN := target/$(ARM64)/supervisor/respawn
 SUPERVISOR_MAX_BYTES := 716800
 QEMU_ARM64 ?= qemu-aarch64-static
 
-.PHONY: all deps supervisor webhook build test test-arm64 unit e2e helm-check manifests bench images demo kind-e2e lint fmt clean
+.PHONY: all deps supervisor webhook build test test-arm64 unit e2e helm-check manifests bench images demo up down kind-e2e lint fmt clean
 
 all: build
 
-## deps: install apt packages, podman config, the musl target, kube-apiserver and helm (idempotent, cached)
+## deps: apt packages, podman config, the musl target; kube-apiserver, -controller-manager, -scheduler,
+##       kubelet, kubectl, containerd, crictl and helm built from the Go module proxy (idempotent, cached)
 deps:
 	e2e/stack/install-deps.sh
 
@@ -55,7 +56,7 @@ test-arm64: supervisor
 unit:
 	$(CARGO) test --workspace --exclude respawn-e2e
 
-## e2e: the local stack (etcd, kube-apiserver, registry, webhook, podman/runc) and the e2e suite
+## e2e: the local stack (control plane, registries, webhook, a kubelet + containerd node) and the e2e suite
 e2e: deps supervisor webhook
 	e2e/run.sh
 
@@ -74,9 +75,19 @@ bench: deps supervisor webhook
 images: supervisor
 	e2e/stack/images.sh
 
-## demo: local stack, install, inject a pod, run it, restart it, clean up
+## demo: local stack, install, inject a pod, run it on the node, restart it, clean up
 demo: deps supervisor webhook
 	e2e/demo.sh
+
+## up: the whole local stack left running (control plane, registries, webhook, node); prints
+##     the two lines to paste into a shell for kubectl. `make down` stops it.
+up: deps supervisor webhook
+	@e2e/stack/stack.sh up >/dev/null
+	@e2e/stack/up-banner.sh
+
+## down: stop what `make up` started; fails if the node left anything on the host
+down:
+	e2e/stack/stack.sh down
 
 ## kind-e2e: for machines with Docker: kind cluster + helm install + the same e2e suite
 kind-e2e:

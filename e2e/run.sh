@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# `make e2e`: a fresh local stack (etcd, kube-apiserver, kube-controller-manager, registries,
-# respawn-webhook), the e2e suite against it, and the stack torn down again — also on failure.
+# `make e2e`: a fresh local stack (etcd, kube-apiserver, kube-controller-manager, kube-scheduler,
+# registries, respawn-webhook, a kubelet + containerd node), the e2e suite against it, and the
+# stack torn down again — also on failure. The final `stack.sh down` fails the run when the node
+# leaves anything on the host (mounts, cgroups, network namespaces, processes).
 #   RESPAWN_E2E_KEEP_STACK=1   leave the stack running afterwards (e2e/stack/stack.sh down stops it)
 #   RESPAWN_E2E_THREADS=N      concurrent tests (default 4; every test has its own namespace)
 #   extra arguments go to `cargo test` (e.g. `e2e/run.sh --test admission -- lookup`)
@@ -16,11 +18,15 @@ started=$(date +%s)
 finish() {
   local rc=$?
   if [ -z "${RESPAWN_E2E_KEEP_STACK:-}" ]; then
-    e2e/stack/stack.sh down
+    if ! e2e/stack/stack.sh down; then
+      echo "e2e: FAILED: the stack's node left the traces listed above on the host" >&2
+      [ $rc -ne 0 ] || rc=1
+    fi
   else
     echo "e2e: stack left running (RESPAWN_E2E_KEEP_STACK); stop it with e2e/stack/stack.sh down" >&2
   fi
   echo "e2e: finished in $(( $(date +%s) - started )) s (rc $rc)" >&2
+  exit $rc
 }
 trap finish EXIT
 

@@ -1,10 +1,12 @@
 //! Shared harness for the end-to-end suite: the local stack (etcd, kube-apiserver,
-//! kube-controller-manager, registries, respawn-webhook) or an existing cluster
-//! (`RESPAWN_E2E_STACK_ENV`, e.g. kind), temporary namespaces that dump pod state
-//! and the webhook log on failure, pod builders and assertions, and a tiny second mutating webhook
-//! for reinvocation and patch-encoding tests. See `docs/e2e.md`.
+//! kube-controller-manager, kube-scheduler, registries, respawn-webhook, and a node: containerd +
+//! kubelet) or an existing cluster (`RESPAWN_E2E_STACK_ENV`, e.g. kind), temporary namespaces that
+//! dump pod state, events and logs on failure, pod builders and assertions, waiting for pods on
+//! the node and the user's `kubectl`, and a tiny second mutating webhook for reinvocation and
+//! patch-encoding tests. See `docs/e2e.md`.
 
 pub mod admit;
+pub mod node;
 pub mod pods;
 pub mod stack;
 pub mod temp_ns;

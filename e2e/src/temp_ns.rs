@@ -1,7 +1,8 @@
 //! Temporary namespaces: every test runs in its own, created with the labels it needs and deleted
 //! afterwards (kube-controller-manager's namespace controller removes the content). When the test
-//! fails or panics, the pods of the namespace are printed as JSON together with the tail of the
-//! webhook's log. `RESPAWN_E2E_KEEP=1` keeps the namespaces for inspection.
+//! fails or panics, the pods and events of the namespace are printed together with the tail of
+//! the webhook's log (and, on the local stack, the kubelet's). `RESPAWN_E2E_KEEP=1` keeps the
+//! namespaces for inspection.
 
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -10,7 +11,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, Result};
 use futures::FutureExt;
-use k8s_openapi::api::core::v1::{Namespace, Pod, ServiceAccount};
+use k8s_openapi::api::core::v1::{ConfigMap, Event, Namespace, Pod, ServiceAccount};
 use kube::api::{DeleteParams, ListParams, ObjectMeta, PostParams};
 use kube::{Api, Client};
 
@@ -72,7 +73,9 @@ pub fn unique_suffix() -> String {
 
 impl TempNs {
     /// Creates the namespace and its `default` ServiceAccount (the ServiceAccount admission plugin
-    /// rejects pods until it exists; the controller-manager may win the race, which is fine).
+    /// rejects pods until it exists; the controller-manager may win the race, which is fine), and
+    /// waits for the `kube-root-ca.crt` ConfigMap the controller-manager publishes (a pod's
+    /// service-account token volume mounts it; without it the kubelet holds the pod back).
     pub async fn create(client: Client, prefix: &str, labels: &[(&str, &str)]) -> Result<TempNs> {
         let name = format!("e2e-{prefix}-{}", unique_suffix());
         let labels: BTreeMap<String, String> = labels
@@ -106,6 +109,14 @@ impl TempNs {
             Err(kube::Error::Api(e)) if e.code == 409 => {}
             Err(e) => return Err(e).context("creating the default ServiceAccount"),
         }
+        let configmaps: Api<ConfigMap> = Api::namespaced(client.clone(), &name);
+        crate::webhooks::eventually(
+            "the controller-manager publishes kube-root-ca.crt",
+            std::time::Duration::from_secs(30),
+            || async { Ok(configmaps.get_opt("kube-root-ca.crt").await?.is_some()) },
+        )
+        .await
+        .with_context(|| format!("namespace {name}"))?;
         Ok(TempNs { name, client })
     }
 
@@ -182,10 +193,30 @@ impl TempNs {
             }
             Err(e) => eprintln!("(listing pods failed: {e})"),
         }
+        match self.api::<Event>().list(&ListParams::default()).await {
+            Ok(list) => {
+                eprintln!("--- events ---");
+                for e in list.items {
+                    let o = e.involved_object;
+                    eprintln!(
+                        "{} {}/{}: {} {}",
+                        e.type_.unwrap_or_default(),
+                        o.kind.unwrap_or_default(),
+                        o.name.unwrap_or_default(),
+                        e.reason.unwrap_or_default(),
+                        e.message.unwrap_or_default()
+                    );
+                }
+            }
+            Err(e) => eprintln!("(listing events failed: {e})"),
+        }
         eprintln!(
             "--- respawn-webhook log (tail) ---\n{}",
             stack.log_tail("respawn-webhook", 60)
         );
+        if stack.mode == crate::stack::Mode::Local && stack.env.contains_key("NODE_NAME") {
+            eprintln!("--- kubelet log (tail) ---\n{}", stack.log_tail("kubelet", 40));
+        }
         eprintln!("===== end of dump ({}: {why})", self.name);
     }
 

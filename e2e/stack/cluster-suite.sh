@@ -35,7 +35,7 @@ report() {
   say "(an apiserver reaching this host's 127.0.0.1, the webhook process's port/CA/log, the"
   say "htpasswd registry); run them with make e2e:"
   local t; for t in "${not_run[@]}"; do say "  NOT RUN  $t"; done
-  say "The runtime suite (e2e/tests/runtime.rs, podman) does not apply to a cluster either."
+  say "The runtime suite (e2e/tests/runtime/) and node_lifecycle need the local node; not run either."
   say "================================================================================"
 }
 report

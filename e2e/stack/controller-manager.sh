@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Starts/stops kube-controller-manager with only the controllers the e2e suite relies on:
-# namespaces (deletion), service accounts (`default` in every namespace), Deployments, ReplicaSets
-# and garbage collection. No kubelet runs, so the pods they create stay Pending.
+# namespaces (deletion), service accounts (`default` in every namespace), the `kube-root-ca.crt`
+# ConfigMap in every namespace (what projected service-account tokens mount, as in any cluster),
+# node lifecycle (lifts the not-ready taint a kubelet registers its node with, once it is Ready),
+# Deployments, ReplicaSets and garbage collection. Their pods run on the stack's node (node.sh).
 # Usage: controller-manager.sh up|down
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 bin="$RESPAWN_CACHE/kube/$KUBE_VERSION/kube-controller-manager"
-CONTROLLERS=namespace-controller,serviceaccount-controller,deployment-controller,replicaset-controller,garbage-collector-controller
+CONTROLLERS=namespace-controller,serviceaccount-controller,root-ca-certificate-publisher-controller,node-lifecycle-controller,deployment-controller,replicaset-controller,garbage-collector-controller
 
 case "${1:-}" in
   up)
@@ -16,7 +18,7 @@ case "${1:-}" in
     start_bg kube-controller-manager "$bin" --kubeconfig "$kubeconfig" \
       --controllers "$CONTROLLERS" --leader-elect=false --secure-port 0 \
       --use-service-account-credentials=false --root-ca-file "$STACK_PKI/ca.crt" \
-      --concurrent-deployment-syncs 2 --concurrent-replicaset-syncs 2 --concurrent-namespace-syncs 4 -v 1
+      --node-monitor-period 1s --concurrent-deployment-syncs 2 --concurrent-replicaset-syncs 2 --concurrent-namespace-syncs 4 -v 1
     sleep 0.5
     alive kube-controller-manager || { tail_log kube-controller-manager; die "kube-controller-manager exited"; }
     log "kube-controller-manager running"

@@ -8,7 +8,8 @@ export RESPAWN_CACHE="${RESPAWN_CACHE:-$HOME/.cache/respawn}"
 # Debian packages. Add new ones here (one list, installed in one apt call).
 APT_PACKAGES=(podman buildah runc skopeo uidmap etcd-server docker-registry apache2-utils
   tini catatonit dumb-init entr hyperfine musl-tools busybox-static jq curl openssl python3-yaml python3-venv iproute2
-  qemu-user-static gcc-aarch64-linux-gnu) # arm64: the supervisor's tests under qemu; the webhook's C code (ring, aws-lc)
+  qemu-user-static gcc-aarch64-linux-gnu # arm64: the supervisor's tests under qemu; the webhook's C code (ring, aws-lc)
+  containernetworking-plugins) # the node's loopback CNI plugin (node.sh)
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
@@ -41,7 +42,9 @@ for t in x86_64-unknown-linux-musl aarch64-unknown-linux-musl; do
   rustup target list --installed | grep -qx "$t" || rustup target add "$t"
 done
 
-# Go-built tools (cached): kube-apiserver, helm.
-"$here/build-kube.sh" kube-apiserver kube-controller-manager >/dev/null
+# Go-built tools (cached): the control plane, the node's kubelet, kubectl; containerd, ctr,
+# crictl and the pause image (build-node.sh); helm.
+"$here/build-kube.sh" kube-apiserver kube-controller-manager kube-scheduler kubelet kubectl >/dev/null
+"$here/build-node.sh" >/dev/null
 if [ -x "$here/build-helm.sh" ]; then "$here/build-helm.sh" >/dev/null; fi
 echo "install-deps: ok" >&2

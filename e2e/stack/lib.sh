@@ -2,7 +2,7 @@
 # State lives in $RESPAWN_STACK_DIR (default: <repo>/.stack): pki/, logs/, pids/, data dirs, stack.env.
 
 STACK_REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
-export RESPAWN_STACK_DIR="${RESPAWN_STACK_DIR:-$STACK_REPO/.stack}"
+export RESPAWN_STACK_DIR="$(realpath -m "${RESPAWN_STACK_DIR:-$STACK_REPO/.stack}")"
 export RESPAWN_CACHE="${RESPAWN_CACHE:-$HOME/.cache/respawn}"
 export KUBE_VERSION="${KUBE_VERSION:-v1.36.3}"
 STACK_PKI="$RESPAWN_STACK_DIR/pki"

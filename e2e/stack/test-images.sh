@@ -25,6 +25,11 @@
 #   shell-form        OCI image               CMD ["/bin/sh","-c","echo shell-form; exec /bin/busybox sleep 3600"]
 #   dollar            OCI image               CMD ["/bin/sh","-c","echo 'dollar: $HOME $(VAR) $$ end'; exec /bin/busybox sleep 3600"]
 #                                             WorkingDir /tmp, User 65534
+#   argv              OCI image               a shell that stays up and never reads its arguments:
+#                     ENTRYPOINT ["/bin/sh","-c","trap 'exit 0' TERM; while :; do /bin/busybox sleep 1; done",
+#                                 "entry $(DEFINED) $(UNDEFINED) $$(DEFINED) $$ $ end$"]
+#                     CMD ["cmd $(DEFINED)","$(UNDEFINED)","$$(DEFINED)","$$$","$","a$b","$("]
+#                     (the runtime suite reads its /proc/PID/cmdline: `$` in image strings)
 # Prints the digest of every pushed manifest as `name digest` on stdout.
 set -euo pipefail
 die() { echo "test-images.sh: error: $*" >&2; exit 1; }
@@ -82,6 +87,9 @@ build neither amd64
 build shell-form amd64 --cmd '["/bin/sh","-c","echo shell-form; exec /bin/busybox sleep 3600"]'
 build dollar amd64 --workingdir /tmp --user 65534 \
   --cmd '["/bin/sh","-c","echo '"'"'dollar: $HOME $(VAR) $$ end'"'"'; exec /bin/busybox sleep 3600"]'
+build argv amd64 --user 65534 \
+  --entrypoint '["/bin/sh","-c","trap '"'"'exit 0'"'"' TERM; while :; do /bin/busybox sleep 1; done","entry $(DEFINED) $(UNDEFINED) $$(DEFINED) $$ $ end$"]' \
+  --cmd '["cmd $(DEFINED)","$(UNDEFINED)","$$(DEFINED)","$$$","$","a$b","$("]'
 
 dest() { echo "docker://$reg/respawn-test/$1:v1"; }
 push() { # LOCAL NAME FORMAT
@@ -104,7 +112,7 @@ push_list() { # NAME FORMAT LOCAL:ARCH[/VARIANT]...
 
 push both-amd64 oci oci
 push both-amd64 docker v2s2
-for n in entrypoint-only cmd-only neither shell-form dollar; do push "$n" "$n" oci; done
+for n in entrypoint-only cmd-only neither shell-form dollar argv; do push "$n" "$n" oci; done
 push_list index oci both-amd64:amd64 both-arm64:arm64
 push_list manifest-list v2s2 both-amd64:amd64 both-arm64:arm64
 push_list arm-only oci both-arm64:arm64
@@ -122,7 +130,7 @@ echo "$index" | jq -c '.manifests += [(.manifests[1] | .platform = {"os":"unknow
 curl -sf "${curl_auth[@]}" -X PUT -H "Content-Type: $accept" --data-binary @"$cache/attested.json" \
   "http://$reg/v2/respawn-test/attested/manifests/v1" >/dev/null || die "cannot push respawn-test/attested:v1"
 
-for n in oci docker index manifest-list attested arm-only per-arch entrypoint-only cmd-only neither shell-form dollar; do
+for n in oci docker index manifest-list attested arm-only per-arch entrypoint-only cmd-only neither shell-form dollar argv; do
   digest="$(curl -sfI "${curl_auth[@]}" -H "Accept: $accept, application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json, application/vnd.docker.distribution.manifest.list.v2+json" \
     "http://$reg/v2/respawn-test/$n/manifests/v1" | tr -d '\r' | sed -n 's/^[Dd]ocker-[Cc]ontent-[Dd]igest: //p')"
   [ -n "$digest" ] || die "respawn-test/$n:v1 missing after push"

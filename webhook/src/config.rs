@@ -12,9 +12,14 @@ use crate::images::registry::RegistryOptions;
 use crate::server::logs::LogFormat;
 
 /// `respawn-webhook`: a mutating admission webhook that wraps containers in the respawn supervisor.
+/// Without a subcommand it serves (the flags below); `inject` injects manifests offline.
 #[derive(Debug, Clone, clap::Parser)]
-#[command(name = "respawn-webhook", version, about)]
+#[command(name = "respawn-webhook", version, about, args_conflicts_with_subcommands = true)]
 pub struct Config {
+    /// A subcommand; none: serve the webhook.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+
     /// HTTPS address of the admission endpoint (`POST /mutate`).
     #[arg(long, env = "RESPAWN_WEBHOOK_LISTEN", default_value = "0.0.0.0:8443")]
     pub listen: SocketAddr,
@@ -56,6 +61,14 @@ pub struct Config {
     /// Registry access (W2's options).
     #[command(flatten)]
     pub registry: RegistryOptions,
+}
+
+/// Subcommands besides serving (the default).
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum Command {
+    /// Inject the supervisor into manifests offline (GitOps): read YAML/JSON, write YAML with
+    /// pods and pod templates mutated exactly as the webhook would admit them.
+    Inject(crate::offline::InjectArgs),
 }
 
 /// TLS: certificate files (reloaded on change) or a self-signed certificate.

@@ -208,7 +208,8 @@ pub fn injector(args: &InjectArgs) -> anyhow::Result<(Injector, Vec<String>)> {
     Ok((injector, warnings))
 }
 
-/// Reads every input named by `-f` (stdin when none); every unreadable one is reported.
+/// Reads every input named by `-f` (stdin when none). When one cannot be read, the others are
+/// still parsed, so that one run reports every unreadable input and document.
 pub fn read_inputs(args: &InjectArgs) -> Result<Vec<Input>, Vec<InjectError>> {
     let named: Vec<String> = if args.files.is_empty() {
         vec!["-".into()]
@@ -233,7 +234,11 @@ pub fn read_inputs(args: &InjectArgs) -> Result<Vec<Input>, Vec<InjectError>> {
             Err(e) => errors.push(e),
         }
     }
-    if errors.is_empty() { Ok(inputs) } else { Err(errors) }
+    if !errors.is_empty() {
+        errors.extend(inputs.iter().filter_map(|i| input::documents(i).err()));
+        return Err(errors);
+    }
+    Ok(inputs)
 }
 
 fn read_stdin(implicit: bool) -> Result<Input, InjectError> {

@@ -19,7 +19,12 @@ fn bin(home: &Path) -> Command {
     c.env("HOME", home)
         .env("RESPAWN_WEBHOOK_LOG", "warn")
         .env("KUBECONFIG", home.join("no-kubeconfig"));
-    for v in ["REGISTRY_AUTH_FILE", "XDG_RUNTIME_DIR", "XDG_CONFIG_HOME", "DOCKER_CONFIG"] {
+    for v in [
+        "REGISTRY_AUTH_FILE",
+        "XDG_RUNTIME_DIR",
+        "XDG_CONFIG_HOME",
+        "DOCKER_CONFIG",
+    ] {
         c.env_remove(v);
     }
     c
@@ -27,11 +32,17 @@ fn bin(home: &Path) -> Command {
 
 fn inject(home: &Path, args: &[&str], stdin: Option<&str>) -> Output {
     let mut c = bin(home);
-    c.args(["inject", "--supervisor-image", SUPERVISOR, "--enabled-namespace", "dev"])
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+    c.args([
+        "inject",
+        "--supervisor-image",
+        SUPERVISOR,
+        "--enabled-namespace",
+        "dev",
+    ])
+    .args(args)
+    .stdin(Stdio::piped())
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped());
     let mut child = c.spawn().expect("the binary runs");
     let mut pipe = child.stdin.take().unwrap();
     pipe.write_all(stdin.unwrap_or("").as_bytes()).unwrap();
@@ -50,7 +61,10 @@ fn golden(name: &str) -> String {
 #[test]
 fn files_and_stdin_give_the_golden_output() {
     let home = tempfile::tempdir().unwrap();
-    let (rc, sts) = (fixtures().join("replicationcontroller.yaml"), fixtures().join("statefulset.yaml"));
+    let (rc, sts) = (
+        fixtures().join("replicationcontroller.yaml"),
+        fixtures().join("statefulset.yaml"),
+    );
     let out = inject(
         home.path(),
         &["-f", rc.to_str().unwrap(), "-f", "-"],
@@ -70,14 +84,21 @@ fn files_and_stdin_give_the_golden_output() {
         "{stderr}"
     );
     let quiet = inject(home.path(), &["-q", "-f", rc.to_str().unwrap()], None);
-    assert!(quiet.status.success() && quiet.stderr.is_empty(), "{}", text(&quiet.stderr));
+    assert!(
+        quiet.status.success() && quiet.stderr.is_empty(),
+        "{}",
+        text(&quiet.stderr)
+    );
 }
 
 #[test]
 fn a_directory_is_read_in_name_order() {
     let home = tempfile::tempdir().unwrap();
     let dir = tempfile::tempdir().unwrap();
-    for (name, fixture) in [("b.yaml", "statefulset.yaml"), ("a.yml", "replicationcontroller.yaml")] {
+    for (name, fixture) in [
+        ("b.yaml", "statefulset.yaml"),
+        ("a.yml", "replicationcontroller.yaml"),
+    ] {
         std::fs::copy(fixtures().join(fixture), dir.path().join(name)).unwrap();
     }
     std::fs::write(dir.path().join("notes.txt"), "not a manifest").unwrap();
@@ -100,14 +121,27 @@ fn an_unreadable_document_means_nothing_written() {
     let missing = home.path().join("missing.yaml");
     let out = inject(
         home.path(),
-        &["-f", rc.to_str().unwrap(), "-f", bad.to_str().unwrap(), "-f", missing.to_str().unwrap()],
+        &[
+            "-f",
+            rc.to_str().unwrap(),
+            "-f",
+            bad.to_str().unwrap(),
+            "-f",
+            missing.to_str().unwrap(),
+        ],
         None,
     );
     let stderr = text(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(out.stdout.is_empty(), "partial write: {}", text(&out.stdout));
-    assert!(stderr.contains(&format!("error: cannot read {}", missing.display())), "{stderr}");
-    assert!(stderr.contains(&format!("error: {}, document 2: invalid YAML", bad.display())), "{stderr}");
+    assert!(
+        stderr.contains(&format!("error: cannot read {}", missing.display())),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(&format!("error: {}, document 2: invalid YAML", bad.display())),
+        "{stderr}"
+    );
     assert!(stderr.contains("2 error(s); nothing written"), "{stderr}");
 }
 
@@ -117,7 +151,11 @@ fn lookup_failures_follow_the_policy_and_name_the_image() {
     // Nothing listens on port 1: the lookup fails at once.
     let pod = "apiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: dev}\nspec:\n  containers:\n  - {name: app, image: 127.0.0.1:1/team/app:v1}\n";
     let base = ["--insecure-registry", "127.0.0.1:1", "-f", "-"];
-    let deny = inject(home.path(), &[&base[..], &["--on-lookup-failure", "deny"]].concat(), Some(pod));
+    let deny = inject(
+        home.path(),
+        &[&base[..], &["--on-lookup-failure", "deny"]].concat(),
+        Some(pod),
+    );
     let stderr = text(&deny.stderr);
     assert_eq!(deny.status.code(), Some(1), "{stderr}");
     assert!(deny.stdout.is_empty());
@@ -139,7 +177,11 @@ fn flags_that_cannot_apply_offline_are_refused() {
     let home = tempfile::tempdir().unwrap();
     let out = inject(home.path(), &["--global-pull-secret", "ns/name"], Some(""));
     assert_eq!(out.status.code(), Some(1));
-    assert!(text(&out.stderr).contains("--global-pull-secret"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("--global-pull-secret"),
+        "{}",
+        text(&out.stderr)
+    );
     // The server's flags belong before no subcommand, not before `inject`.
     let out = bin(home.path())
         .args(["--listen", "127.0.0.1:1", "inject"])
@@ -155,7 +197,14 @@ fn without_a_subcommand_it_still_serves() {
         .env("RESPAWN_WEBHOOK_LOG", "info")
         .env("NO_COLOR", "1")
         .env("RESPAWN_WEBHOOK_SUPERVISOR_IMAGE", SUPERVISOR)
-        .args(["--listen", "127.0.0.1:0", "--metrics-listen", "127.0.0.1:0", "--shutdown-grace", "1s"])
+        .args([
+            "--listen",
+            "127.0.0.1:0",
+            "--metrics-listen",
+            "127.0.0.1:0",
+            "--shutdown-grace",
+            "1s",
+        ])
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
@@ -178,7 +227,10 @@ fn without_a_subcommand_it_still_serves() {
     let mut answer = String::new();
     stream.read_to_string(&mut answer).unwrap();
     drop(child);
-    assert!(answer.starts_with("HTTP/1.0 200") || answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(
+        answer.starts_with("HTTP/1.0 200") || answer.starts_with("HTTP/1.1 200"),
+        "{answer}"
+    );
 }
 
 /// The server process, killed when the test ends, passed or not.

@@ -35,7 +35,8 @@ const GOOD_POD: &str = "apiVersion: v1\nkind: Pod\nmetadata: {name: ok}\nspec:\n
 async fn every_error_names_its_input_and_document_and_nothing_is_returned() {
     let bad_yaml = "kind: ConfigMap\napiVersion: v1\n---\nkind: [\n";
     let no_containers = "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web, namespace: dev}\nspec:\n  template:\n    spec: {containers: oops}\n";
-    let no_template = "apiVersion: batch/v1\nkind: CronJob\nmetadata: {name: nightly}\nspec: {schedule: '* * * * *'}\n";
+    let no_template =
+        "apiVersion: batch/v1\nkind: CronJob\nmetadata: {name: nightly}\nspec: {schedule: '* * * * *'}\n";
     let errors = injector()
         .run(&[
             input("good.yaml", GOOD_POD),
@@ -51,7 +52,11 @@ async fn every_error_names_its_input_and_document_and_nothing_is_returned() {
         matches!(&errors[0], InjectError::Parse { at, .. } if at.source == "bad.yaml" && at.document == 2),
         "{text:#?}"
     );
-    assert!(text[0].starts_with("bad.yaml, document 2: invalid YAML"), "{}", text[0]);
+    assert!(
+        text[0].starts_with("bad.yaml, document 2: invalid YAML"),
+        "{}",
+        text[0]
+    );
     assert!(
         text[1].starts_with("deploy.yaml, document 1 (Deployment dev/web): not a valid pod (template)")
             && text[1].contains("expected a sequence"),
@@ -79,7 +84,10 @@ async fn a_failed_lookup_under_deny_is_an_error_naming_container_and_image() {
 #[tokio::test]
 async fn a_failed_lookup_under_allow_leaves_the_document_unchanged_with_a_warning() {
     let text = "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n  - {name: app, image: registry.local/missing:1}\n";
-    let done = injector().run(&[input("p.yaml", text), input("ok.yaml", GOOD_POD)]).await.unwrap();
+    let done = injector()
+        .run(&[input("p.yaml", text), input("ok.yaml", GOOD_POD)])
+        .await
+        .unwrap();
     let original = respawn_webhook::offline::input::documents(&input("p.yaml", text)).unwrap();
     assert_eq!(done.documents[0].value, original[0].value);
     match &done.reports[0].outcome {
@@ -87,13 +95,17 @@ async fn a_failed_lookup_under_allow_leaves_the_document_unchanged_with_a_warnin
             assert!(why.contains("lookup failed"), "{why}");
             assert_eq!(warnings.len(), 1, "{warnings:?}");
             assert!(
-                warnings[0].contains("\"registry.local/missing:1\"") && warnings[0].ends_with("; left unchanged"),
+                warnings[0].contains("\"registry.local/missing:1\"")
+                    && warnings[0].ends_with("; left unchanged"),
                 "{warnings:?}"
             );
         }
         other => panic!("{other:?}"),
     }
-    assert!(matches!(done.reports[1].outcome, Outcome::Injected { .. }), "the other input still is");
+    assert!(
+        matches!(done.reports[1].outcome, Outcome::Injected { .. }),
+        "the other input still is"
+    );
 }
 
 #[tokio::test]

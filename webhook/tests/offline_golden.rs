@@ -111,8 +111,14 @@ async fn the_kinds_and_what_passes_through() {
     }
     let (_, list) = run(read("list.json")).await;
     let lines = output::report_lines(&list.reports, false);
-    assert!(lines[0].starts_with("list.json, document 1, item 1 (Pod listed): injected"), "{lines:?}");
-    assert!(lines[1].contains("item 3 (Deployment opted-out): unchanged: opted out"), "{lines:?}");
+    assert!(
+        lines[0].starts_with("list.json, document 1, item 1 (Pod listed): injected"),
+        "{lines:?}"
+    );
+    assert!(
+        lines[1].contains("item 3 (Deployment opted-out): unchanged: opted out"),
+        "{lines:?}"
+    );
     assert_eq!(kinds::covered().count(), 8);
 }
 
@@ -172,7 +178,10 @@ fn templates(documents: &[Value]) -> Vec<(Value, String)> {
         }
         if let Some(path) = kinds::pod_path(d) {
             let ptr: String = path.iter().map(|t| format!("/{t}")).collect();
-            let ns = d.pointer("/metadata/namespace").and_then(Value::as_str).unwrap_or("default");
+            let ns = d
+                .pointer("/metadata/namespace")
+                .and_then(Value::as_str)
+                .unwrap_or("default");
             out.push((d.pointer(&ptr).unwrap().clone(), ns.to_string()));
         }
     }
@@ -216,7 +225,10 @@ async fn the_webhook_leaves_an_offline_injected_pod_alone() {
     )
     .await;
     assert_eq!(resp["allowed"], true);
-    assert!(patch_of(&resp).is_none(), "the webhook patched an offline-injected pod: {resp}");
+    assert!(
+        patch_of(&resp).is_none(),
+        "the webhook patched an offline-injected pod: {resp}"
+    );
 }
 
 #[tokio::test]
@@ -224,7 +236,10 @@ async fn inject_leaves_a_webhook_injected_pod_alone() {
     let review_in = fixture_json("replicaset-pod.json");
     let resp = review(state(Arc::new(images())), fixture("replicaset-pod.json")).await;
     let by_webhook = patched(&review_in, &resp);
-    assert_eq!(by_webhook["metadata"]["annotations"]["respawn.dev/status"], "injected");
+    assert_eq!(
+        by_webhook["metadata"]["annotations"]["respawn.dev/status"],
+        "injected"
+    );
     let mut everything = injector();
     everything.selection.all = true;
     let done = everything
@@ -234,7 +249,10 @@ async fn inject_leaves_a_webhook_injected_pod_alone() {
         }])
         .await
         .unwrap();
-    assert_eq!(done.documents[0].value, by_webhook, "inject changed a webhook-injected pod");
+    assert_eq!(
+        done.documents[0].value, by_webhook,
+        "inject changed a webhook-injected pod"
+    );
     assert_eq!(
         done.reports[0].outcome,
         Outcome::Unchanged {

@@ -42,18 +42,32 @@ fn deployment(image: &str) -> String {
 fn inject(home: &Path, env: &[(&str, &Path)], args: &[&str], input: &str) -> Output {
     let mut c = Command::new(BIN);
     c.env("HOME", home).env("RESPAWN_WEBHOOK_LOG", "warn");
-    for v in ["REGISTRY_AUTH_FILE", "XDG_RUNTIME_DIR", "XDG_CONFIG_HOME", "DOCKER_CONFIG"] {
+    for v in [
+        "REGISTRY_AUTH_FILE",
+        "XDG_RUNTIME_DIR",
+        "XDG_CONFIG_HOME",
+        "DOCKER_CONFIG",
+    ] {
         c.env_remove(v);
     }
     for (k, v) in env {
         c.env(k, v);
     }
     let host = registry().host();
-    c.args(["inject", "--all", "--insecure-registry", &host, "--supervisor-image", "sup:1", "-f", "-"])
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+    c.args([
+        "inject",
+        "--all",
+        "--insecure-registry",
+        &host,
+        "--supervisor-image",
+        "sup:1",
+        "-f",
+        "-",
+    ])
+    .args(args)
+    .stdin(Stdio::piped())
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped());
     let mut child = c.spawn().unwrap();
     std::io::Write::write_all(&mut child.stdin.take().unwrap(), input.as_bytes()).unwrap();
     child.wait_with_output().unwrap()
@@ -78,7 +92,12 @@ fn the_image_argv_comes_from_the_registry_with_the_users_login() {
     login_file(&file, &reg.host());
     let input = deployment(&reg.image("oci"));
 
-    let out = inject(home.path(), &[], &["--registry-config", file.to_str().unwrap()], &input);
+    let out = inject(
+        home.path(),
+        &[],
+        &["--registry-config", file.to_str().unwrap()],
+        &input,
+    );
     assert_eq!(args_of(&out), SLEEP);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("credential helpers are not run"), "{stderr}");
@@ -104,15 +123,19 @@ fn without_a_login_the_lookup_is_refused_by_policy() {
     assert_eq!(deny.status.code(), Some(1), "{stderr}");
     assert!(deny.stdout.is_empty(), "nothing written");
     assert!(
-        stderr.contains(&format!("denied: respawn: cannot wrap container \"web\" (image \"{image}\")"))
-            && stderr.contains("refused access"),
+        stderr.contains(&format!(
+            "denied: respawn: cannot wrap container \"web\" (image \"{image}\")"
+        )) && stderr.contains("refused access"),
         "{stderr}"
     );
 
     let allow = inject(home.path(), &[], &[], &input);
     let stderr = String::from_utf8_lossy(&allow.stderr);
     assert!(allow.status.success(), "{stderr}");
-    assert!(stderr.contains(&format!("(image \"{image}\")")) && stderr.contains("left unchanged"), "{stderr}");
+    assert!(
+        stderr.contains(&format!("(image \"{image}\")")) && stderr.contains("left unchanged"),
+        "{stderr}"
+    );
     let written: serde_json::Value = yaml_serde::from_slice(&allow.stdout).unwrap();
     let given: serde_json::Value = yaml_serde::from_str(&input).unwrap();
     assert_eq!(written, given);

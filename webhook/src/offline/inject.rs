@@ -63,7 +63,11 @@ impl Injector {
                 let at = doc.at.clone();
                 self.walk(selection, &at, &mut doc.value, &mut reports, &mut errors)
                     .await;
-                let r = if errors.is_empty() { Ok(reports) } else { Err(errors) };
+                let r = if errors.is_empty() {
+                    Ok(reports)
+                } else {
+                    Err(errors)
+                };
                 (doc, r)
             })
             .buffered(PARALLEL)
@@ -232,7 +236,9 @@ pub fn apiserver_defaults(pod: &mut Pod) {
 fn skip_text(reason: SkipReason, namespace: &str) -> String {
     match reason {
         SkipReason::ExcludedNamespace => {
-            format!("namespace {namespace} is never injected (system, --exclude-namespace or the webhook's own)")
+            format!(
+                "namespace {namespace} is never injected (system, --exclude-namespace or the webhook's own)"
+            )
         }
         SkipReason::Disabled => format!("not injected ({INJECT_LABEL} is neither enabled nor disabled)"),
         SkipReason::AlreadyInjected => "already injected".into(),
@@ -265,8 +271,14 @@ mod tests {
         .unwrap();
         apiserver_defaults(&mut pod);
         let v = serde_json::to_value(&pod).unwrap();
-        assert_eq!(v["spec"]["containers"][0]["resources"]["requests"], json!({"cpu": "500m", "memory": "1Gi"}));
-        assert_eq!(v["spec"]["containers"][1]["resources"]["requests"], json!({"memory": "64Mi"}));
+        assert_eq!(
+            v["spec"]["containers"][0]["resources"]["requests"],
+            json!({"cpu": "500m", "memory": "1Gi"})
+        );
+        assert_eq!(
+            v["spec"]["containers"][1]["resources"]["requests"],
+            json!({"memory": "64Mi"})
+        );
         assert!(v["spec"]["containers"][2].get("resources").is_none());
     }
 

@@ -183,7 +183,8 @@ mod tests {
 
     #[test]
     fn yaml_streams_split_merge_and_drop_empty_documents() {
-        let d = docs("---\n# only a comment\n---\na: &x {k: 1}\nb:\n  <<: *x\n  j: 2\n---\n---\nc: 3\n").unwrap();
+        let d =
+            docs("---\n# only a comment\n---\na: &x {k: 1}\nb:\n  <<: *x\n  j: 2\n---\n---\nc: 3\n").unwrap();
         assert_eq!(d.len(), 2);
         assert_eq!(d[0].value["b"], serde_json::json!({"k": 1, "j": 2}));
         assert_eq!(d[0].at.to_string(), "in.yaml, document 2");
@@ -203,7 +204,10 @@ mod tests {
         let e = docs("a: 1\n---\nb: [\n").unwrap_err().to_string();
         assert!(e.starts_with("in.yaml, document 2: invalid YAML"), "{e}");
         let e = docs("a: 1\n---\n- x\n").unwrap_err().to_string();
-        assert_eq!(e, "in.yaml, document 2: a sequence, not a Kubernetes object (a mapping)");
+        assert_eq!(
+            e,
+            "in.yaml, document 2: a sequence, not a Kubernetes object (a mapping)"
+        );
         let e = docs("{\"a\":1}{\"b\":").unwrap_err().to_string();
         assert!(e.starts_with("in.yaml, document 2: invalid JSON"), "{e}");
         let e = docs("a: 1\na: 2\n").unwrap_err().to_string();
@@ -229,7 +233,9 @@ mod tests {
         assert_eq!(deep[3], Source::Stdin);
         let empty = p("sub2");
         std::fs::create_dir(&empty).unwrap();
-        let e = expand(&[empty.display().to_string()], false).unwrap_err().to_string();
+        let e = expand(&[empty.display().to_string()], false)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("no .yaml, .yml or .json file"), "{e}");
     }
 }

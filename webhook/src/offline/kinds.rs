@@ -92,7 +92,10 @@ mod tests {
             path(json!({"apiVersion": "batch/v1", "kind": "CronJob"})),
             Some(&["spec", "jobTemplate", "spec", "template"][..])
         );
-        assert_eq!(path(json!({"apiVersion": "example.com/v1", "kind": "Deployment"})), None);
+        assert_eq!(
+            path(json!({"apiVersion": "example.com/v1", "kind": "Deployment"})),
+            None
+        );
         assert_eq!(path(json!({"apiVersion": "v1", "kind": "Service"})), None);
         assert_eq!(path(json!({"kind": "Pod"})), None);
         assert_eq!(covered().count(), 8);
@@ -111,6 +114,9 @@ mod tests {
             describe(&json!({"kind": "Job", "metadata": {"name": "j", "namespace": "n"}})),
             "Job n/j"
         );
-        assert_eq!(describe(&json!({"kind": "Pod", "metadata": {"generateName": "p-"}})), "Pod p-*");
+        assert_eq!(
+            describe(&json!({"kind": "Pod", "metadata": {"generateName": "p-"}})),
+            "Pod p-*"
+        );
     }
 }

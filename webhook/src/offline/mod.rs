@@ -250,10 +250,12 @@ fn read_stdin(implicit: bool) -> Result<Input, InjectError> {
         });
     }
     let mut bytes = Vec::new();
-    stdin.read_to_end(&mut bytes).map_err(|source| InjectError::Read {
-        path: input::STDIN.into(),
-        source,
-    })?;
+    stdin
+        .read_to_end(&mut bytes)
+        .map_err(|source| InjectError::Read {
+            path: input::STDIN.into(),
+            source,
+        })?;
     input::text(input::STDIN.into(), bytes)
 }
 

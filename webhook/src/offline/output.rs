@@ -42,7 +42,8 @@ fn document(value: &Value) -> Result<String, String> {
         let placeholder = format!("'{prefix}{i:06}'");
         text = text.replace(&placeholder, &format!("'{}'", original.replace('\'', "''")));
     }
-    let back: Value = yaml_serde::from_str(&text).map_err(|e| format!("the YAML written does not read back: {e}"))?;
+    let back: Value =
+        yaml_serde::from_str(&text).map_err(|e| format!("the YAML written does not read back: {e}"))?;
     if back != *value {
         return Err("the YAML written does not read back as the same object".into());
     }
@@ -85,8 +86,8 @@ fn mark(value: &Value, prefix: &str, quoted: &mut Vec<String>) -> Value {
 /// punctuation (`1_000`, `0b101`, `1:20`, `0x1F`). Quoting more than needed is harmless.
 fn yaml11_special(s: &str) -> bool {
     const WORDS: [&str; 28] = [
-        "y", "Y", "yes", "Yes", "YES", "n", "N", "no", "No", "NO", "true", "True", "TRUE", "false",
-        "False", "FALSE", "on", "On", "ON", "off", "Off", "OFF", "~", "null", "Null", "NULL", ".inf", ".nan",
+        "y", "Y", "yes", "Yes", "YES", "n", "N", "no", "No", "NO", "true", "True", "TRUE", "false", "False",
+        "FALSE", "on", "On", "ON", "off", "Off", "OFF", "~", "null", "Null", "NULL", ".inf", ".nan",
     ];
     let numeric = |c: char| c.is_ascii_hexdigit() || "+-._:xXoObB".contains(c);
     WORDS.contains(&s) || (s.chars().any(|c| c.is_ascii_digit()) && s.chars().all(numeric))
@@ -98,7 +99,12 @@ pub fn report_lines(reports: &[Report], quiet: bool) -> Vec<String> {
     for r in reports {
         let (line, warnings) = match &r.outcome {
             Outcome::Injected { containers, warnings } => (
-                format!("{} ({}): injected (containers: {})", r.at, r.object, containers.join(", ")),
+                format!(
+                    "{} ({}): injected (containers: {})",
+                    r.at,
+                    r.object,
+                    containers.join(", ")
+                ),
                 warnings,
             ),
             Outcome::Unchanged { why, warnings } => {

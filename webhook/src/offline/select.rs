@@ -88,7 +88,11 @@ mod tests {
         assert_eq!(s.selects(Some("maybe"), "a"), Err(NotSelected::NotOptedIn));
         s.namespaces.insert("a".into());
         assert_eq!(s.selects(None, "a"), Ok(()));
-        assert_eq!(s.selects(Some("maybe"), "a"), Ok(()), "reaches the webhook, which warns");
+        assert_eq!(
+            s.selects(Some("maybe"), "a"),
+            Ok(()),
+            "reaches the webhook, which warns"
+        );
         assert_eq!(s.selects(Some("disabled"), "a"), Err(NotSelected::OptedOut));
         assert_eq!(s.selects(None, "b"), Err(NotSelected::NotOptedIn));
         let all = Selection {
@@ -107,12 +111,16 @@ mod tests {
         };
         let label = json!({INJECT_LABEL: "enabled"});
         let docs = [
-            doc(json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "dev", "labels": label}})),
+            doc(
+                json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "dev", "labels": label}}),
+            ),
             doc(json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "off"}})),
             doc(json!({"apiVersion": "v1", "kind": "List", "items": [
                 {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "listed", "labels": label}}
             ]})),
-            doc(json!({"apiVersion": "example.com/v1", "kind": "Namespace", "metadata": {"name": "crd", "labels": label}})),
+            doc(
+                json!({"apiVersion": "example.com/v1", "kind": "Namespace", "metadata": {"name": "crd", "labels": label}}),
+            ),
         ];
         let mut s = Selection::default();
         s.add_namespace_documents(&docs);

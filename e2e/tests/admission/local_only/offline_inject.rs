@@ -51,7 +51,14 @@ fn inject(stack: &Stack, extra: &[&str], input: &str) -> Result<(String, String)
     let registry = format!("127.0.0.1:{}", stack.var("REGISTRY_PORT")?);
     let mut child = Command::new(&bin)
         .args(["inject", "--supervisor-image", stack.var("SUPERVISOR_IMAGE")?])
-        .args(["--insecure-registry", &registry, "--on-lookup-failure", "deny", "-f", "-"])
+        .args([
+            "--insecure-registry",
+            &registry,
+            "--on-lookup-failure",
+            "deny",
+            "-f",
+            "-",
+        ])
         .args(extra)
         .env("HOME", stack.dir.join("no-home"))
         .stdin(Stdio::piped())
@@ -62,14 +69,20 @@ fn inject(stack: &Stack, extra: &[&str], input: &str) -> Result<(String, String)
     child.stdin.take().context("stdin")?.write_all(input.as_bytes())?;
     let out = child.wait_with_output()?;
     let (stdout, stderr) = (String::from_utf8(out.stdout)?, String::from_utf8(out.stderr)?);
-    ensure!(out.status.success(), "respawn-webhook inject failed ({}):\n{stderr}", out.status);
+    ensure!(
+        out.status.success(),
+        "respawn-webhook inject failed ({}):\n{stderr}",
+        out.status
+    );
     Ok((stdout, stderr))
 }
 
 /// Creates the Deployment and returns its one pod once the controller-manager made it.
 async fn deploy(ns: &TempNs, deployment: &Deployment) -> Result<Pod> {
     let name = deployment.metadata.name.clone().context("no name")?;
-    ns.api::<Deployment>().create(&PostParams::default(), deployment).await?;
+    ns.api::<Deployment>()
+        .create(&PostParams::default(), deployment)
+        .await?;
     let list = ListParams::default().labels(&format!("app={name}"));
     eventually(&format!("the pod of {name}"), Duration::from_secs(60), || async {
         Ok(!ns.pods().list(&list).await?.items.is_empty())
@@ -92,7 +105,11 @@ fn comparable(c: &Container) -> Result<Value> {
 /// annotations.
 fn injection_of(pod: &Pod) -> Result<Value> {
     let spec = pod.spec.as_ref().context("no spec")?;
-    let init = spec.init_containers.iter().flatten().find(|c| c.name == INIT_NAME);
+    let init = spec
+        .init_containers
+        .iter()
+        .flatten()
+        .find(|c| c.name == INIT_NAME);
     let volume = spec.volumes.iter().flatten().find(|v| v.name == VOLUME_NAME);
     let annotations = pod.metadata.annotations.clone().unwrap_or_default();
     Ok(serde_json::json!({
@@ -110,7 +127,10 @@ async fn offline_injected_deployment_is_admitted_as_the_webhook_would_inject_it(
     let image = crate::image("oci")?;
     let raw = deployment_yaml("web", &image);
     let (offline, report) = inject(stack, &["--all"], &raw)?;
-    ensure!(report.contains("(Deployment web): injected (containers: web)"), "{report}");
+    ensure!(
+        report.contains("(Deployment web): injected (containers: web)"),
+        "{report}"
+    );
     let offline: Deployment = yaml_serde::from_str(&offline).context("inject's output")?;
 
     // The webhook's own injection of the same Deployment, in an opted-in namespace.
@@ -137,7 +157,10 @@ async fn offline_injected_deployment_is_admitted_as_the_webhook_would_inject_it(
         let pod = deploy(&ns, &offline).await?;
         assert_injected(&pod, "web", &ARGV)?;
         let qos = pod.status.as_ref().and_then(|s| s.qos_class.clone());
-        ensure!(qos.as_deref() == Some("Guaranteed"), "the injected pod's QoS class is {qos:?}");
+        ensure!(
+            qos.as_deref() == Some("Guaranteed"),
+            "the injected pod's QoS class is {qos:?}"
+        );
         let (ours, theirs) = (injection_of(&pod)?, injection_of(&webhook_pod)?);
         ensure!(
             ours == theirs,
@@ -145,7 +168,12 @@ async fn offline_injected_deployment_is_admitted_as_the_webhook_would_inject_it(
         );
         let log = stack.webhook_log();
         let seen: Vec<&str> = log.lines().filter(|l| l.contains(&ns.name)).collect();
-        ensure!(seen.is_empty(), "the webhook was called for namespace {}:\n{}", ns.name, seen.join("\n"));
+        ensure!(
+            seen.is_empty(),
+            "the webhook was called for namespace {}:\n{}",
+            ns.name,
+            seen.join("\n")
+        );
         // FOLLOW-UP (real node, branch `node`): once the stack has a kubelet, also wait for the
         // pod to run (`respawn_e2e::node::wait_running(&ns, NAME)`) and check that the app runs
         // under /respawn/respawn (`kubectl logs`, `/respawn/respawn status`). Until then this
@@ -164,13 +192,18 @@ async fn webhook_and_inject_each_leave_the_others_pods_alone() -> Result<()> {
     let (offline, _) = inject(stack, &["--all"], &deployment_yaml("pre", &image))?;
     let offline: Deployment = yaml_serde::from_str(&offline)?;
     with_ns("inject-both", &[OPT_IN], |ns| async move {
-        let before = stack.webhook_metric("respawn_webhook_pods_skipped_total{reason=\"already_injected\"}")?;
+        let before =
+            stack.webhook_metric("respawn_webhook_pods_skipped_total{reason=\"already_injected\"}")?;
         let pod = deploy(&ns, &offline).await?;
         // Injected exactly once (one installer, one volume): the webhook saw the status
         // annotation from the template and changed nothing.
         assert_injected(&pod, "web", &ARGV)?;
-        let after = stack.webhook_metric("respawn_webhook_pods_skipped_total{reason=\"already_injected\"}")?;
-        ensure!(after > before, "the webhook did not answer already_injected ({before} -> {after})");
+        let after =
+            stack.webhook_metric("respawn_webhook_pods_skipped_total{reason=\"already_injected\"}")?;
+        ensure!(
+            after > before,
+            "the webhook did not answer already_injected ({before} -> {after})"
+        );
 
         let stored = deploy(&ns, &yaml_serde::from_str(&deployment_yaml("web", &image))?).await?;
         assert_injected(&stored, "web", &ARGV)?;

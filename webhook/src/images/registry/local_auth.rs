@@ -111,7 +111,11 @@ impl LocalAuth {
 fn parse(bytes: &[u8]) -> Result<(Keyring, Option<String>), String> {
     let ring = Keyring::parse(bytes, true)?.without_empty();
     let helpers: Helpers = serde_json::from_slice(bytes).unwrap_or_default();
-    let mut named: Vec<String> = helpers.store.map(|s| format!("credsStore {s:?}")).into_iter().collect();
+    let mut named: Vec<String> = helpers
+        .store
+        .map(|s| format!("credsStore {s:?}"))
+        .into_iter()
+        .collect();
     if !helpers.per_registry.is_empty() {
         let hosts: Vec<&str> = helpers.per_registry.keys().map(String::as_str).collect();
         named.push(format!("credHelpers for {}", hosts.join(", ")));
@@ -177,8 +181,10 @@ mod tests {
     use std::collections::HashMap;
 
     fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<OsString> {
-        let map: HashMap<String, OsString> =
-            pairs.iter().map(|(k, v)| (k.to_string(), OsString::from(v))).collect();
+        let map: HashMap<String, OsString> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), OsString::from(v)))
+            .collect();
         move |name| map.get(name).cloned()
     }
 
@@ -192,7 +198,10 @@ mod tests {
     #[test]
     fn default_locations_follow_podman_then_docker() {
         assert_eq!(
-            paths(&[("HOME", "/home/u"), ("XDG_RUNTIME_DIR", "/run/user/1000")], false),
+            paths(
+                &[("HOME", "/home/u"), ("XDG_RUNTIME_DIR", "/run/user/1000")],
+                false
+            ),
             [
                 "/run/user/1000/containers/auth.json",
                 "/home/u/.config/containers/auth.json",
@@ -201,8 +210,13 @@ mod tests {
         );
         assert_eq!(
             paths(
-                &[("HOME", "/h"), ("REGISTRY_AUTH_FILE", "/a.json"), ("XDG_RUNTIME_DIR", "/r"),
-                  ("XDG_CONFIG_HOME", "/cfg"), ("DOCKER_CONFIG", "/d")],
+                &[
+                    ("HOME", "/h"),
+                    ("REGISTRY_AUTH_FILE", "/a.json"),
+                    ("XDG_RUNTIME_DIR", "/r"),
+                    ("XDG_CONFIG_HOME", "/cfg"),
+                    ("DOCKER_CONFIG", "/d")
+                ],
                 false
             ),
             ["/a.json", "/cfg/containers/auth.json", "/d/config.json"]
@@ -236,13 +250,18 @@ mod tests {
             warnings[0].contains("credsStore \"desktop\"") && warnings[0].contains("other.example"),
             "{warnings:?}"
         );
-        let (rings, complete) = auth.keyrings_for("any", &["regcred".into()], "default", None).await;
+        let (rings, complete) = auth
+            .keyrings_for("any", &["regcred".into()], "default", None)
+            .await;
         assert!(complete);
         let want = Credential {
             username: "user".into(),
             password: "pass".into(),
         };
-        assert_eq!(crate::images::registry::credentials::credentials_for(&rings, "127.0.0.1:5000/app"), [want]);
+        assert_eq!(
+            crate::images::registry::credentials::credentials_for(&rings, "127.0.0.1:5000/app"),
+            [want]
+        );
         assert!(
             crate::images::registry::credentials::credentials_for(&rings, "helped.example/app").is_empty(),
             "an entry without credentials means anonymous, not empty Basic auth"
@@ -258,6 +277,9 @@ mod tests {
         let bad = dir.path().join("bad.json");
         std::fs::write(&bad, "not json").unwrap();
         let err = LocalAuth::load(Some(&bad)).unwrap_err().to_string();
-        assert!(err.contains("bad.json") && err.contains("not a docker/podman auth file"), "{err}");
+        assert!(
+            err.contains("bad.json") && err.contains("not a docker/podman auth file"),
+            "{err}"
+        );
     }
 }

@@ -56,7 +56,7 @@ impl Injector {
         let mut selection = self.selection.clone();
         selection.add_namespace_documents(&docs);
         let selection = &selection;
-        let results: Vec<(Document, Result<Vec<Report>, Vec<InjectError>>)> = stream::iter(docs)
+        let results: Vec<(Document, Walked)> = stream::iter(docs)
             .map(|mut doc| async move {
                 let mut reports = Vec::new();
                 let mut errors = Vec::new();
@@ -190,6 +190,9 @@ impl Injector {
         }
     }
 }
+
+/// One document's reports, or its errors.
+type Walked = Result<Vec<Report>, Vec<InjectError>>;
 
 enum Failure {
     Invalid(String),

@@ -12,9 +12,19 @@ use crate::images::registry::RegistryOptions;
 use crate::server::logs::LogFormat;
 
 /// `respawn-webhook`: a mutating admission webhook that wraps containers in the respawn supervisor.
+/// Without a subcommand it serves (the flags below); `inject` injects manifests offline.
 #[derive(Debug, Clone, clap::Parser)]
-#[command(name = "respawn-webhook", version, about)]
+#[command(
+    name = "respawn-webhook",
+    version,
+    about,
+    args_conflicts_with_subcommands = true
+)]
 pub struct Config {
+    /// A subcommand; none: serve the webhook.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+
     /// HTTPS address of the admission endpoint (`POST /mutate`).
     #[arg(long, env = "RESPAWN_WEBHOOK_LISTEN", default_value = "0.0.0.0:8443")]
     pub listen: SocketAddr,
@@ -56,6 +66,14 @@ pub struct Config {
     /// Registry access (W2's options).
     #[command(flatten)]
     pub registry: RegistryOptions,
+}
+
+/// Subcommands besides serving (the default).
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum Command {
+    /// Inject the supervisor into manifests offline (GitOps): read YAML/JSON, write YAML with
+    /// pods and pod templates mutated exactly as the webhook would admit them.
+    Inject(crate::offline::InjectArgs),
 }
 
 /// TLS: certificate files (reloaded on change) or a self-signed certificate.
@@ -200,6 +218,40 @@ mod tests {
     }
 
     #[test]
+    fn inject_is_a_subcommand_with_the_webhooks_injection_flags() {
+        let c = Config::try_parse_from([
+            "respawn-webhook",
+            "inject",
+            "-f",
+            "k8s/",
+            "-f",
+            "-",
+            "--all",
+            "--enabled-namespace",
+            "a,b",
+            "--supervisor-image",
+            "reg/sup:1",
+            "--on-lookup-failure",
+            "deny",
+            "--insecure-registry",
+            "r:5000",
+        ])
+        .unwrap();
+        let Some(Command::Inject(args)) = c.command else {
+            panic!("not inject: {:?}", c.command)
+        };
+        assert_eq!(args.files, ["k8s/", "-"]);
+        assert!(args.all && args.enabled_namespaces == ["a", "b"]);
+        assert_eq!(args.injection.supervisor_image, "reg/sup:1");
+        assert_eq!(args.injection.on_lookup_failure, FailurePolicy::Deny);
+        assert_eq!(args.registry.insecure_registries, ["r:5000"]);
+        assert_eq!(args.lookup_budget, Duration::from_secs(30));
+        // Serving flags belong to no subcommand.
+        assert!(Config::try_parse_from(["respawn-webhook", "--listen", "127.0.0.1:1", "inject"]).is_err());
+        assert!(Config::try_parse_from(["respawn-webhook", "inject", "--listen", "127.0.0.1:1"]).is_err());
+    }
+
+    #[test]
     fn cli_contract() {
         let c = Config::try_parse_from([
             "respawn-webhook",
@@ -232,6 +284,7 @@ mod tests {
         assert!(!inj.is_excluded("default"));
         assert_eq!(inj.supervisor_platforms.len(), 2);
         assert_eq!(inj.delivery, Delivery::InitContainer);
+        assert!(c.command.is_none(), "no subcommand: serve");
         assert!(Config::try_parse_from(["respawn-webhook", "--tls-cert", "x"]).is_err());
         assert!(Config::try_parse_from(["respawn-webhook", "--on-lookup-failure", "maybe"]).is_err());
     }

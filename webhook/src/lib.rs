@@ -4,14 +4,17 @@
 //! The flow of a request, one folder each: [`admission`] (decode the AdmissionReview, answer it)
 //! → [`decision`] (pure: skip, deny, or a typed mutation) → [`render`] (the mutation as a JSON
 //! Patch) → back to [`admission`]. Beside it: [`images`] (what an image runs: provider trait,
-//! registry, cache, credentials) and [`server`] (listeners, TLS, metrics, logs). This file is the
-//! composition root: configuration → Kubernetes client → image provider → TLS → servers.
+//! registry, cache, credentials) and [`server`] (listeners, TLS, metrics, logs). [`offline`] is
+//! `respawn-webhook inject`: the same decision and patch applied to manifests, for GitOps. This
+//! file is the composition root: configuration → Kubernetes client → image provider → TLS →
+//! servers.
 
 pub mod admission;
 pub mod config;
 pub mod decision;
 pub mod error;
 pub mod images;
+pub mod offline;
 pub mod render;
 pub mod server;
 

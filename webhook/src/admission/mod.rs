@@ -8,7 +8,7 @@ pub mod decode;
 mod handler;
 pub mod respond;
 
-pub use handler::{AppState, mutate, review};
+pub use handler::{AppState, decide, mutate, review};
 
 use std::sync::Arc;
 

@@ -15,9 +15,15 @@ pub enum LogFormat {
     Json,
 }
 
-/// Installs the global subscriber.
+/// Installs the global subscriber (default level `info`).
 pub fn init(format: LogFormat) {
-    let filter = EnvFilter::try_from_env("RESPAWN_WEBHOOK_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+    init_with_default(format, "info")
+}
+
+/// Installs the global subscriber; `default` is the filter without `RESPAWN_WEBHOOK_LOG`
+/// (`respawn-webhook inject` uses `warn`: its own report is what users read).
+pub fn init_with_default(format: LogFormat, default: &str) {
+    let filter = EnvFilter::try_from_env("RESPAWN_WEBHOOK_LOG").unwrap_or_else(|_| EnvFilter::new(default));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);

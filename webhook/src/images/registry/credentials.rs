@@ -35,14 +35,28 @@ pub trait CredentialSource: Send + Sync {
         namespace: &str,
         name: &str,
     ) -> Result<Option<ServiceAccount>, CredentialError>;
+
+    /// The keyrings to try for one pod identity, in order, and whether every read succeeded
+    /// (only a complete answer is remembered). By default [`keyrings`] over this source's
+    /// Secrets and ServiceAccounts, in the kubelet's order; a source that is not the API server
+    /// (the local auth files of `respawn-webhook inject`) answers directly.
+    async fn keyrings_for(
+        &self,
+        namespace: &str,
+        pod_secrets: &[String],
+        service_account: &str,
+        global: Option<&(String, String)>,
+    ) -> (Vec<Keyring>, bool) {
+        keyrings(self, namespace, pod_secrets, service_account, global).await
+    }
 }
 
 /// The pull secrets that apply to one pod, in the kubelet's order: the pod's own, then its
 /// service account's (deduplicated), then the global one. Missing or unreadable secrets are
 /// skipped with a warning, as the kubelet does. The flag is false when an API read failed (the
 /// answer is then not worth remembering).
-pub async fn keyrings(
-    source: &dyn CredentialSource,
+pub async fn keyrings<S: CredentialSource + ?Sized>(
+    source: &S,
     namespace: &str,
     pod_secrets: &[String],
     service_account: &str,

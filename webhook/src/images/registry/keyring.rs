@@ -147,6 +147,15 @@ impl Keyring {
             .collect()
     }
 
+    /// The keyring without entries that carry neither user name nor password (a local auth
+    /// file lists the registries whose login lives in a credential helper that way): trying
+    /// empty Basic credentials would only fail where anonymous access might not.
+    pub fn without_empty(mut self) -> Keyring {
+        self.entries
+            .retain(|(_, c)| !(c.username.is_empty() && c.password.is_empty()));
+        self
+    }
+
     /// True when the keyring holds no credentials.
     pub fn is_empty(&self) -> bool {
         self.entries.is_empty()

@@ -7,6 +7,7 @@ mod cache;
 mod credentials;
 mod fetch;
 mod keyring;
+mod local_auth;
 mod metrics;
 mod platform;
 mod provider;
@@ -22,6 +23,7 @@ pub use cache::{Cache, CacheKey, Ttls};
 pub use credentials::{CredentialError, CredentialSource, KubeCredentials};
 pub use fetch::{FetchSettings, Fetcher};
 pub use keyring::{Credential, DOCKER_CFG, DOCKER_CONFIG_JSON, Keyring};
+pub use local_auth::{LocalAuth, LocalAuthError};
 pub use metrics::{CacheLabel, OutcomeLabel, RegistryMetrics};
 pub use provider::{RegistryProvider, parse_reference};
 
@@ -205,14 +207,25 @@ pub async fn provider(
     kube: Option<kube::Client>,
     metrics: RegistryMetrics,
 ) -> anyhow::Result<Arc<dyn ImageConfigProvider>> {
-    // oci-client's TLS stack is rustls without a built-in provider: make sure ring is installed.
-    let _ = rustls::crypto::ring::default_provider().install_default();
     let credentials = kube.map(|client| {
         Arc::new(KubeCredentials::new(
             client,
             Duration::from_secs(opts.credential_ttl),
         )) as Arc<dyn CredentialSource>
     });
+    provider_from(opts, credentials, metrics)
+}
+
+/// Builds the registry-backed provider on any [`CredentialSource`] (`None`: anonymous only):
+/// the API server's ([`provider`]) or the local login files of `respawn-webhook inject`
+/// ([`LocalAuth`]).
+pub fn provider_from(
+    opts: &RegistryOptions,
+    credentials: Option<Arc<dyn CredentialSource>>,
+    metrics: RegistryMetrics,
+) -> anyhow::Result<Arc<dyn ImageConfigProvider>> {
+    // oci-client's TLS stack is rustls without a built-in provider: make sure ring is installed.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let provider = RegistryProvider::new(
         Fetcher::new(opts.fetch_settings()?).map_err(|e| anyhow::anyhow!("registry client: {e}"))?,
         opts.ttls(),

@@ -151,14 +151,14 @@ impl RegistryProvider {
         if let Some(scope) = self.scopes.as_ref().and_then(|m| m.get(&key)) {
             return scope;
         }
-        let (rings, complete) = credentials::keyrings(
-            source.as_ref(),
-            &req.namespace,
-            &req.pull_secrets,
-            &req.service_account,
-            self.global_secret.as_ref(),
-        )
-        .await;
+        let (rings, complete) = source
+            .keyrings_for(
+                &req.namespace,
+                &req.pull_secrets,
+                &req.service_account,
+                self.global_secret.as_ref(),
+            )
+            .await;
         let scope: Arc<[Credential]> = credentials::credentials_for(&rings, repo).into();
         if let (true, Some(memo)) = (complete, &self.scopes) {
             memo.insert(key, Arc::clone(&scope));

@@ -159,7 +159,8 @@ fn exec_check_exit_codes_timeout_and_environment() {
         "the timed-out command {pid} is still there"
     );
 
-    // The kubelet runs a probe with the container's env; respawn's own variables stay out.
+    // The kubelet runs a probe with the container's env; respawn's own variables stay out, and
+    // Rust's SIGPIPE ignore is not inherited (the child resets every ignored signal).
     let out = run(
         plain(&[
             "probe",
@@ -176,6 +177,30 @@ fn exec_check_exit_codes_timeout_and_environment() {
         20,
     );
     assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let out = run(
+        &mut plain(&[
+            "probe",
+            "--control-socket",
+            &sock,
+            "--exec",
+            "--",
+            "grep",
+            "SigIgn",
+            "/proc/self/status",
+        ]),
+        20,
+    );
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    let ignored = text
+        .split_whitespace()
+        .nth(1)
+        .and_then(|hex| u64::from_str_radix(hex, 16).ok())
+        .unwrap_or_else(|| panic!("no SigIgn in {text:?}"));
+    assert_eq!(
+        ignored & (1 << (libc::SIGPIPE - 1)),
+        0,
+        "SIGPIPE is ignored in the check: {text}"
+    );
 }
 
 /// An HTTP server on `ip` answering each request with `status`; returns its port and the

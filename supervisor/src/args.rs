@@ -21,6 +21,8 @@ pub enum Invocation {
     Install(PathBuf),
     /// `respawn restart` / `respawn status` (the request word) via the control socket.
     Control(&'static str, Option<String>),
+    /// `respawn probe …`: a liveness/startup check that a restart in progress holds.
+    Probe(Box<settings::Probe>),
     /// Print this text to stdout and exit 0 (`--help`, `--version`).
     Print(String),
 }
@@ -87,6 +89,7 @@ pub fn parse(args: Vec<OsString>, env: &[(OsString, OsString)]) -> Result<Invoca
     let first = args.first().and_then(|a| a.to_str()).unwrap_or("");
     match first {
         "install" => return parse_install(&args[1..]),
+        settings::PROBE => return parse_probe(&args[1..], env),
         "restart" | "status" => {
             let word = if first == "restart" { "restart" } else { "status" };
             let (mut vals, mut entries) = (Vec::new(), Vec::new());
@@ -203,6 +206,20 @@ fn collect_opts(
         i += 1;
     }
     Ok(args[i..].to_vec())
+}
+
+/// `respawn probe …` with the grammar the webhook renders it in (`respawn_settings::probe`);
+/// the control socket comes from `RESPAWN_CONTROL_SOCKET` unless `--control-socket` is given.
+fn parse_probe(args: &[OsString], env: &[(OsString, OsString)]) -> Result<Invocation, UsageError> {
+    let options = args.iter().take_while(|a| *a != "--");
+    if options.into_iter().any(|a| a == "--help" || a == "-h") {
+        return Ok(Invocation::Print(help()));
+    }
+    let mut p = settings::probe(args).map_err(|e| usage(format!("probe: {e}")))?;
+    if p.control_socket.is_none() {
+        p.control_socket = env_value(env, "RESPAWN_CONTROL_SOCKET");
+    }
+    Ok(Invocation::Probe(Box::new(p)))
 }
 
 fn parse_install(args: &[OsString]) -> Result<Invocation, UsageError> {

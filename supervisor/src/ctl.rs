@@ -7,7 +7,10 @@
 //! mount namespace and therefore its own name. `--control-socket @NAME|PATH` overrides it.
 //! Only root or our own uid may connect (checked with SO_PEERCRED).
 //!
-//! Protocol: one request line (`restart` / `status`), one reply (`ok ...` / `error ...`).
+//! Protocol: one request line, one reply (`ok ...` / `error ...`). Requests: `restart` (the
+//! reply is the new pid), `status` (the text `respawn status` prints), and `probe` (for
+//! `respawn probe`: `STATE AGE`, see `supervise/report.rs`). An older supervisor answers
+//! `probe` with `error unknown request`, which `respawn probe` takes as "nothing to hold".
 
 use crate::sys;
 use std::io::{self, Read, Write};
@@ -158,38 +161,64 @@ fn peer_allowed(s: &UnixStream) -> bool {
     r == 0 && (cred.uid == 0 || cred.uid == unsafe { libc::geteuid() })
 }
 
-/// Client side: sends `word`, prints the answer, returns the exit code (0 ok, 1 error).
-pub fn client(word: &str, spec: Option<&str>) -> i32 {
-    let name = resolve(spec.unwrap_or(""));
-    let mut stream = match addr(&name).and_then(|a| UnixStream::connect_addr(&a)) {
-        Ok(s) => s,
-        Err(e) => {
-            crate::warn(&format!(
-                "no respawn supervisor is listening on {name} ({e}); run this inside a container started by `respawn -- CMD`, or pass --control-socket"
-            ));
-            return 1;
+/// Why a request got no `ok` answer.
+#[derive(Debug)]
+pub enum AskError {
+    /// Nothing listens on the socket (the message names it).
+    NoSupervisor(String),
+    /// The supervisor answered `error TEXT`.
+    Refused(String),
+    /// The exchange failed half-way, or the answer was not understood.
+    Broken(String),
+}
+
+impl AskError {
+    /// The message for the user.
+    pub fn message(&self) -> &str {
+        match self {
+            AskError::NoSupervisor(m) | AskError::Refused(m) | AskError::Broken(m) => m,
         }
-    };
+    }
+}
+
+/// Sends `word` to the supervisor on `spec` (see [`resolve`]) and returns the text after
+/// `ok `. `limit` bounds each read and write (`None`: wait as long as it takes).
+pub fn ask(word: &str, spec: Option<&str>, limit: Option<std::time::Duration>) -> Result<String, AskError> {
+    let name = resolve(spec.unwrap_or(""));
+    let mut stream = addr(&name).and_then(|a| UnixStream::connect_addr(&a)).map_err(|e| {
+        AskError::NoSupervisor(format!(
+            "no respawn supervisor is listening on {name} ({e}); run this inside a container started by `respawn -- CMD`, or pass --control-socket"
+        ))
+    })?;
     let mut answer = String::new();
     let res = stream
-        .write_all(format!("{word}\n").as_bytes())
+        .set_read_timeout(limit)
+        .and_then(|()| stream.set_write_timeout(limit))
+        .and_then(|()| stream.write_all(format!("{word}\n").as_bytes()))
         .and_then(|()| stream.shutdown(std::net::Shutdown::Write))
-        .and_then(|()| stream.read_to_string(&mut answer));
+        .and_then(|_| stream.read_to_string(&mut answer));
     if let Err(e) = res {
-        crate::warn(&format!("control socket {name}: {e}"));
-        return 1;
+        return Err(AskError::Broken(format!("control socket {name}: {e}")));
     }
     match answer.split_once(' ') {
-        Some(("ok", rest)) => {
+        Some(("ok", rest)) => Ok(rest.to_string()),
+        Some(("error", rest)) => Err(AskError::Refused(rest.trim_end().to_string())),
+        _ => Err(AskError::Broken(format!(
+            "unexpected answer from the supervisor: {answer:?}"
+        ))),
+    }
+}
+
+/// Client side of `respawn restart`/`status`: sends `word`, prints the answer, returns the exit
+/// code (0 ok, 1 error).
+pub fn client(word: &str, spec: Option<&str>) -> i32 {
+    match ask(word, spec, None) {
+        Ok(rest) => {
             print!("{rest}");
             0
         }
-        Some(("error", rest)) => {
-            crate::warn(rest.trim_end());
-            1
-        }
-        _ => {
-            crate::warn(&format!("unexpected answer from the supervisor: {answer:?}"));
+        Err(e) => {
+            crate::warn(e.message());
             1
         }
     }

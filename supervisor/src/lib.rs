@@ -1,7 +1,8 @@
 //! The `respawn` supervisor as a library: the binary in `main.rs` only parses and calls in.
 //!
 //! Flow: [`args`] → [`supervise`] (event loop) → [`child`] (spawn) → [`signals`]/[`reaper`]
-//! → restart triggers ([`trigger`], [`watch`], [`ctl`]); [`install`] for the init container.
+//! → restart triggers ([`trigger`], [`watch`], [`ctl`]); [`install`] for the init container;
+//! [`probe`] for liveness/startup probes that a restart in progress must not fail.
 //! Owned split: core (args, child, signals, reaper, ctl, install, supervise, sys) and
 //! live-restart helpers (env, watch, trigger, logs).
 
@@ -12,6 +13,7 @@ pub mod env;
 pub mod install;
 pub mod logs;
 pub mod output;
+pub mod probe;
 pub mod reaper;
 pub mod signals;
 pub mod supervise;
@@ -47,6 +49,7 @@ pub fn main(args: Vec<OsString>) -> i32 {
             }
         },
         Ok(args::Invocation::Control(word, socket)) => ctl::client(word, socket.as_deref()),
+        Ok(args::Invocation::Probe(p)) => probe::run(&p),
         Ok(args::Invocation::Run(cfg)) => match supervise::Supervisor::new(*cfg) {
             Ok(s) => s.run(),
             Err(e) => {

@@ -6,6 +6,7 @@
 //! backoff, stop grace, watcher debounce) is pending: an idle supervisor never wakes up.
 
 mod lifecycle;
+mod report;
 
 use crate::args::{Config, platform};
 use crate::output::Output;
@@ -13,7 +14,7 @@ use crate::signals::{self, SignalFd};
 use crate::sys::{self, Pid};
 use crate::trigger::TriggerFile;
 use crate::watch::Watcher;
-use crate::{child, ctl, reaper};
+use crate::{ctl, reaper};
 use std::ffi::OsString;
 use std::os::unix::net::UnixStream;
 use std::time::{Duration, Instant, SystemTime};
@@ -74,6 +75,8 @@ pub struct Supervisor {
     output: Option<Output>,
     pgid: Option<Pid>,
     generation: u64,
+    /// When the latest generation after the first started (the end of the last restart).
+    restarted: Option<Instant>,
     last_exit: Option<libc::c_int>,
     exit_code: i32,
     backoff: Duration,
@@ -143,6 +146,7 @@ impl Supervisor {
             watcher,
             pgid: None,
             generation: 0,
+            restarted: None,
             last_exit: None,
             exit_code: 0,
             born: Instant::now(),
@@ -299,6 +303,7 @@ impl Supervisor {
     fn on_request(&mut self, req: ctl::Request) {
         match req.word.as_str() {
             "status" => ctl::reply(req.conn, true, &self.status()),
+            "probe" => ctl::reply(req.conn, true, &self.probe_answer()),
             "restart" => match self.state {
                 State::Stopping { then: Then::Exit, .. } | State::Exited(_) => {
                     ctl::reply(req.conn, false, "the supervisor is shutting down")
@@ -310,33 +315,6 @@ impl Supervisor {
             },
             other => ctl::reply(req.conn, false, &format!("unknown request {other:?}")),
         }
-    }
-
-    fn status(&self) -> String {
-        let (state, pid, up) = match self.state {
-            State::Running { pid, since } => (
-                "running",
-                pid.to_string(),
-                format!("{:.3}s", since.elapsed().as_secs_f64()),
-            ),
-            State::Starting { .. } => ("starting", "-".into(), "-".into()),
-            State::Stopping { .. } => ("stopping", "-".into(), "-".into()),
-            State::Exited(_) => ("exited", "-".into(), "-".into()),
-        };
-        let last = self.last_exit.map_or("none".to_string(), child::describe_status);
-        let from = if self.cfg.argv_for.is_some() {
-            " (its --argv-for entry)"
-        } else {
-            ""
-        };
-        format!(
-            "state: {state}\npid: {pid}\ngeneration: {}\nrestarts: {}\nlast exit: {last}\nuptime: {up}\nsupervisor uptime: {:.3}s\ncommand: {}\nplatform: {}{from}\n",
-            self.generation,
-            self.generation.saturating_sub(1),
-            self.born.elapsed().as_secs_f64(),
-            platform::show(&self.cfg.command),
-            platform::own(),
-        )
     }
 
     fn program(&self) -> String {

@@ -328,7 +328,10 @@ async fn distinct_failing_references_leave_the_cache_at_its_bound() {
         set.spawn(async move {
             for i in (k..n).step_by(32) {
                 let r = request(&format!("{host}/load/missing-{i}:v1"), "ns");
-                assert!(matches!(p.image_config(&r).await, Err(LookupError::NotFound { .. })), "missing-{i}");
+                assert!(
+                    matches!(p.image_config(&r).await, Err(LookupError::NotFound { .. })),
+                    "missing-{i}"
+                );
             }
         });
     }

@@ -6,17 +6,20 @@
 //! supervisor accepts, and the reverse: [`OPTIONS`] is the table (flag, variable, annotation,
 //! value kind, help), [`Kind::check`] the grammar, [`duration`], [`signal`] and [`split_words`]
 //! the parsers. [`platform`] and [`argv_for_args`] are the contract of `--argv-for`, the per-platform
-//! argv the webhook hands the supervisor. No dependencies: it is compiled into the ≤ 700 KiB
+//! argv the webhook hands the supervisor. [`probe`] and [`Probe::args`] are the grammar of
+//! `respawn probe`, the check a rewritten liveness or startup probe runs. No dependencies: it is compiled into the ≤ 700 KiB
 //! static supervisor.
 #![forbid(unsafe_code)]
 
 mod duration;
 mod platform;
+mod probe;
 mod signal;
 mod words;
 
 pub use duration::{MAX_DURATION, duration};
 pub use platform::{ARGV_FOR, Platform, argv_for_args, platform};
+pub use probe::{Check, DEFAULT_TIMEOUT, POD_IP_ENV, PROBE, Probe, probe, show_duration};
 pub use signal::{NAMES as SIGNAL_NAMES, RT_OFFSET_MAX, Signal, signal};
 pub use words::split_words;
 

@@ -170,3 +170,39 @@ fn subcommands() {
     ));
     assert!(parse(os(&["status", "extra"]), &[]).is_err());
 }
+
+#[test]
+fn probe_takes_the_shared_grammar_and_the_socket_variable() {
+    let env = [(
+        OsString::from("RESPAWN_CONTROL_SOCKET"),
+        OsString::from("@from-env"),
+    )];
+    let probe = |args: &[&str], env: &[(OsString, OsString)]| match parse(os(args), env) {
+        Ok(Invocation::Probe(p)) => Ok(*p),
+        Ok(_) => Err("not a probe".to_string()),
+        Err(UsageError(m)) => Err(m),
+    };
+    let p = probe(&["probe", "--grace", "30s", "--tcp-socket", "80"], &env).unwrap();
+    assert_eq!(p.grace, Duration::from_secs(30));
+    assert_eq!(p.control_socket.as_deref(), Some("@from-env"));
+    let p = probe(
+        &["probe", "--control-socket", "@flag", "--exec", "--", "--help"],
+        &env,
+    )
+    .unwrap();
+    assert_eq!(p.control_socket.as_deref(), Some("@flag"), "the flag wins");
+    assert_eq!(
+        p.check,
+        settings::Check::Exec(os(&["--help"])),
+        "--help after -- is the command's"
+    );
+    let e = probe(&["probe", "--tcp-socket", "x"], &[]).unwrap_err();
+    assert!(
+        e.starts_with("probe: invalid value \"x\" for --tcp-socket"),
+        "{e}"
+    );
+    assert!(matches!(
+        parse(os(&["probe", "-h"]), &[]),
+        Ok(Invocation::Print(_))
+    ));
+}

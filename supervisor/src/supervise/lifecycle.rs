@@ -290,6 +290,7 @@ impl Supervisor {
             Ok(pid) => {
                 self.pgid = Some(pid);
                 self.generation = next;
+                self.restarted = (next > 1).then(Instant::now);
                 self.state = State::Running {
                     pid,
                     since: Instant::now(),

@@ -24,9 +24,34 @@ pub const CONTAINERS: &str = "respawn.dev/containers";
 pub const ON_LOOKUP_FAILURE: &str = "respawn.dev/on-lookup-failure";
 /// Annotation overriding `--delivery` for one pod.
 pub const DELIVERY: &str = "respawn.dev/delivery";
+/// Annotation choosing what happens to liveness/startup probes: `rewrite` (default) or `keep`.
+pub const PROBES: &str = "respawn.dev/probes";
+/// Annotation replacing the grace of rewritten probes (a duration).
+pub const PROBE_GRACE: &str = "respawn.dev/probe-grace";
+/// Annotation with the original probes that were rewritten (JSON by container, then field).
+pub const ORIGINAL_PROBES: &str = "respawn.dev/original-probes";
 
 /// Annotations the webhook reads or writes that are not supervisor settings.
-const OTHER_KNOWN: &[&str] = &[STATUS, ORIGINAL_ARGV, CONTAINERS, ON_LOOKUP_FAILURE, DELIVERY];
+const OTHER_KNOWN: &[&str] = &[
+    STATUS,
+    ORIGINAL_ARGV,
+    CONTAINERS,
+    ON_LOOKUP_FAILURE,
+    DELIVERY,
+    PROBES,
+    PROBE_GRACE,
+    ORIGINAL_PROBES,
+];
+
+/// What happens to the liveness and startup probes of wrapped containers.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum ProbeMode {
+    /// Rewritten to `respawn probe`, which a restart in progress holds (`super::probes`).
+    #[default]
+    Rewrite,
+    /// Left as they are (`respawn.dev/probes: keep`).
+    Keep,
+}
 
 /// What the pod's annotations ask for.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -37,6 +62,10 @@ pub struct PodSettings {
     pub on_lookup_failure: Option<FailurePolicy>,
     /// Per-pod delivery.
     pub delivery: Option<Delivery>,
+    /// `respawn.dev/probes`.
+    pub probes: ProbeMode,
+    /// `respawn.dev/probe-grace`: replaces each probe's `failureThreshold × periodSeconds`.
+    pub probe_grace: Option<std::time::Duration>,
     /// `RESPAWN_*` variables to add to every wrapped container, in the option table's order.
     pub env: Vec<(String, String)>,
     /// Problems found, for AdmissionResponse warnings.
@@ -123,6 +152,21 @@ pub fn parse(annotations: Option<&BTreeMap<String, String>>, defaults: &[(String
             Err(why) => out
                 .warnings
                 .push(format!("respawn: ignoring annotation {DELIVERY}: {why}")),
+        }
+    }
+    match annotations.get(PROBES).map(|v| v.trim()) {
+        None | Some("rewrite") => {}
+        Some("keep") => out.probes = ProbeMode::Keep,
+        Some(other) => out.warnings.push(format!(
+            "respawn: ignoring annotation {PROBES}={other:?}: expected rewrite or keep; probes are rewritten"
+        )),
+    }
+    if let Some(g) = annotations.get(PROBE_GRACE) {
+        match respawn_settings::duration(g) {
+            Ok(d) => out.probe_grace = Some(d),
+            Err(why) => out
+                .warnings
+                .push(format!("respawn: ignoring annotation {PROBE_GRACE}: {why}")),
         }
     }
     for key in annotations.keys().filter(|k| k.starts_with(PREFIX)) {
@@ -248,6 +292,28 @@ mod tests {
         assert_eq!(s.delivery, Some(Delivery::ImageVolume));
         assert!(s.warnings.is_empty());
         assert_eq!(parse(None, &[]), PodSettings::default());
+    }
+
+    #[test]
+    fn probe_mode_and_grace() {
+        let s = parse(Some(&ann(&[(PROBES, "keep"), (PROBE_GRACE, "1m30s")])), &[]);
+        assert_eq!(s.probes, ProbeMode::Keep);
+        assert_eq!(s.probe_grace, Some(std::time::Duration::from_secs(90)));
+        assert!(s.warnings.is_empty(), "{:?}", s.warnings);
+        let s = parse(Some(&ann(&[(PROBES, "drop"), (PROBE_GRACE, "1e30")])), &[]);
+        assert_eq!((s.probes, s.probe_grace), (ProbeMode::Rewrite, None));
+        assert_eq!(s.warnings.len(), 2, "{:?}", s.warnings);
+        assert!(
+            s.warnings[0].contains("expected rewrite or keep"),
+            "{}",
+            s.warnings[0]
+        );
+        assert!(s.warnings[1].contains(PROBE_GRACE), "{}", s.warnings[1]);
+        let written = parse(Some(&ann(&[(ORIGINAL_PROBES, "{}")])), &[]);
+        assert!(
+            written.warnings.is_empty(),
+            "the webhook's own annotation is known"
+        );
     }
 
     #[test]

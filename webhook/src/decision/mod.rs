@@ -7,13 +7,16 @@ pub mod annotations;
 pub mod argv;
 mod mutation;
 mod original;
+mod policy;
+pub mod probes;
 pub mod qos;
 mod select;
 
-pub use mutation::{Decision, Install, Mutation, SkipReason, SupervisorVolume, VolumeSource, Wrap};
+pub use mutation::{
+    Decision, Install, Mutation, ProbeField, ProbeRewrite, SkipReason, SupervisorVolume, VolumeSource, Wrap,
+};
+pub use policy::{Delivery, FailurePolicy};
 pub use select::platform_of;
-
-use std::str::FromStr;
 
 use k8s_openapi::api::core::v1::Pod;
 
@@ -34,47 +37,6 @@ pub const VOLUME_NAME: &str = "respawn";
 pub const INIT_NAME: &str = "respawn-install";
 /// `sizeLimit` of the emptyDir (the binary is < 1 MiB).
 pub const VOLUME_SIZE_LIMIT: &str = "16Mi";
-
-/// Lookup-failure policy.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum FailurePolicy {
-    /// Admit the pod unchanged, with a warning.
-    Allow,
-    /// Reject the pod with a message naming container, image and cause.
-    Deny,
-}
-
-impl FromStr for FailurePolicy {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        match s {
-            "allow" => Ok(FailurePolicy::Allow),
-            "deny" => Ok(FailurePolicy::Deny),
-            _ => Err(format!("expected allow or deny, got {s:?}")),
-        }
-    }
-}
-
-/// How the supervisor reaches the pod.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum Delivery {
-    /// An init container copies it into an `emptyDir` (works everywhere).
-    InitContainer,
-    /// The supervisor image is mounted as an OCI image volume (Kubernetes ≥ 1.35 and a runtime
-    /// that supports image volumes; no init container, no copy).
-    ImageVolume,
-}
-
-impl FromStr for Delivery {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        match s {
-            "init-container" => Ok(Delivery::InitContainer),
-            "image-volume" => Ok(Delivery::ImageVolume),
-            _ => Err(format!("expected init-container or image-volume, got {s:?}")),
-        }
-    }
-}
 
 /// Everything the decision needs to know besides the pod and the image configs.
 #[derive(Debug, Clone)]
@@ -281,6 +243,7 @@ pub fn decide(pod: &Pod, plan: &WrapPlan, resolved: &Resolved, cfg: &Injection) 
     }
     let mut wraps = Vec::with_capacity(plan.containers.len());
     let mut originals = original::Originals::default();
+    let mut original_probes = original::Originals::default();
     for &i in &plan.containers {
         let c = &spec.containers[i];
         let image_ref = c.image.as_deref().unwrap_or_default();
@@ -336,11 +299,20 @@ pub fn decide(pod: &Pod, plan: &WrapPlan, resolved: &Resolved, cfg: &Injection) 
         args.extend(argv.iter().map(|s| s.to_string()));
         let env = select::env_for(c, &plan.settings.env, &mut warnings);
         originals.add(c, source, image.map(|i| &**i), &per_platform);
+        let probes = probes::rewrite(c, &plan.settings, &mut warnings);
+        original_probes.add_probes(c, probes.originals);
         wraps.push(Wrap {
             index: i,
             name: c.name.clone(),
             args,
             env,
+            pod_ip: probes.pod_ip
+                && !c
+                    .env
+                    .iter()
+                    .flatten()
+                    .any(|e| e.name == respawn_settings::POD_IP_ENV),
+            probes: probes.probes,
         });
     }
     let names = select::Names::pick(spec);
@@ -374,10 +346,14 @@ pub fn decide(pod: &Pod, plan: &WrapPlan, resolved: &Resolved, cfg: &Injection) 
         volume,
         install,
         containers: wraps,
-        annotations: vec![
-            (annotations::STATUS.into(), "injected".into()),
-            (annotations::ORIGINAL_ARGV.into(), originals.to_json()),
-        ],
+        annotations: [
+            (annotations::STATUS, Some("injected".into())),
+            (annotations::ORIGINAL_ARGV, Some(originals.to_json())),
+            (annotations::ORIGINAL_PROBES, original_probes.non_empty_json()),
+        ]
+        .into_iter()
+        .filter_map(|(k, v)| Some((k.to_string(), v?)))
+        .collect(),
         warnings,
     }))
 }

@@ -123,4 +123,38 @@ pub struct Wrap {
     pub args: Vec<String>,
     /// `RESPAWN_*` variables to append to its `env`.
     pub env: Vec<(String, String)>,
+    /// Also append `RESPAWN_POD_IP` from the downward API (`status.podIP`): where a rewritten
+    /// network probe connects.
+    pub pod_ip: bool,
+    /// Liveness/startup probes that become `respawn probe` (`super::probes`).
+    pub probes: Vec<ProbeRewrite>,
+}
+
+/// A probe of a wrapped container.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProbeField {
+    /// `livenessProbe`.
+    Liveness,
+    /// `startupProbe`.
+    Startup,
+}
+
+impl ProbeField {
+    /// The field's name in a container.
+    pub fn json_name(self) -> &'static str {
+        match self {
+            ProbeField::Liveness => "livenessProbe",
+            ProbeField::Startup => "startupProbe",
+        }
+    }
+}
+
+/// One probe rewritten to run its check through the supervisor.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProbeRewrite {
+    /// Which probe.
+    pub field: ProbeField,
+    /// Its new `exec.command`: `/respawn/respawn probe …` with the original check. Its handler
+    /// (`httpGet`, `tcpSocket`, `exec`) is replaced; every other field stays as it was.
+    pub command: Vec<String>,
 }

@@ -1,7 +1,8 @@
 //! The `respawn.dev/original-argv` annotation: per wrapped container, what it would have run
 //! without respawn — its own `command`/`args`, and when the image was consulted, the image's
 //! ENTRYPOINT, CMD and manifest digest (per platform where they differ). A JSON object sorted
-//! by container name, so the text is stable.
+//! by container name, so the text is stable. `respawn.dev/original-probes` has the same shape:
+//! per container, the liveness/startup probes that were rewritten, as the pod had them.
 
 use std::collections::BTreeMap;
 
@@ -49,8 +50,20 @@ impl Originals {
         self.0.insert(c.name.clone(), entry);
     }
 
+    /// Records `c`'s original probes that were rewritten, by field (none: nothing recorded).
+    pub fn add_probes(&mut self, c: &Container, probes: serde_json::Map<String, Value>) {
+        if !probes.is_empty() {
+            self.0.insert(c.name.clone(), Value::Object(probes));
+        }
+    }
+
     /// The annotation's value.
     pub fn to_json(&self) -> String {
         serde_json::to_string(&self.0).expect("JSON values always serialize")
+    }
+
+    /// The annotation's value, `None` when nothing was recorded.
+    pub fn non_empty_json(&self) -> Option<String> {
+        (!self.0.is_empty()).then(|| self.to_json())
     }
 }

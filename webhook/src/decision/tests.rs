@@ -278,3 +278,6 @@ fn names_settings_and_delivery() {
     assert_eq!(m.install.as_ref().unwrap().name, "respawn-install-1");
     assert!(m.warnings.iter().any(|w| w.contains("image volumes")));
 }
+
+#[path = "probes_tests.rs"]
+mod probes;

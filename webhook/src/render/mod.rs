@@ -2,11 +2,12 @@
 //! for. Added objects are k8s-openapi types; pointers are built with `PointerBuf::from_tokens`
 //! (escaping `/` and `~`), and a missing parent list or map is added whole instead of indexed
 //! into. Every operation is an `add`: it works whether or not another webhook changed the pod
-//! before us, as long as it did not remove what we index (containers by position).
+//! before us, as long as it did not remove what we index (containers by position). A rewritten
+//! probe is added whole over the original (an `add` of an existing member replaces it).
 
 mod objects;
 
-pub use objects::{install_container, supervisor_mount, supervisor_volume};
+pub use objects::{install_container, pod_ip_var, probe_for, supervisor_mount, supervisor_volume};
 
 use json_patch::jsonptr::PointerBuf;
 use json_patch::{AddOperation, Patch, PatchOperation};
@@ -53,14 +54,19 @@ pub fn patch(pod: &Pod, m: &Mutation) -> Patch {
             to_value(&supervisor_mount(&m.volume.name)),
         );
         let mut env_present = c.env.is_some();
-        for (name, value) in &w.env {
-            let var = EnvVar {
-                name: name.clone(),
-                value: Some(value.clone()),
-                ..Default::default()
-            };
+        let literal = w.env.iter().map(|(name, value)| EnvVar {
+            name: name.clone(),
+            value: Some(value.clone()),
+            ..Default::default()
+        });
+        for var in literal.chain(w.pod_ip.then(pod_ip_var)) {
             ops.append(&at("env"), env_present, to_value(&var));
             env_present = true;
+        }
+        for r in &w.probes {
+            if let Some(probe) = probe_for(c, r) {
+                ops.add(&at(r.field.json_name()), to_value(&probe));
+            }
         }
     }
     match &pod.metadata.annotations {

@@ -1,16 +1,18 @@
 //! The objects an injection adds, as k8s-openapi types: the supervisor volume, its read-only
-//! mount, and the `respawn-install` init container (Pod Security "restricted").
+//! mount, the `respawn-install` init container (Pod Security "restricted"), and for rewritten
+//! probes the probe itself and the `RESPAWN_POD_IP` variable.
 
 use std::collections::BTreeMap;
 
 use k8s_openapi::api::core::v1::{
-    Capabilities, Container, EmptyDirVolumeSource, ImageVolumeSource, ResourceRequirements, SeccompProfile,
-    SecurityContext, Volume, VolumeMount,
+    Capabilities, Container, EmptyDirVolumeSource, EnvVar, EnvVarSource, ExecAction, ImageVolumeSource,
+    ObjectFieldSelector, Probe, ResourceRequirements, SeccompProfile, SecurityContext, Volume, VolumeMount,
 };
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 
 use crate::decision::{
-    IMAGE_BINARY, INSTALL_MOUNT_PATH, Install, MOUNT_PATH, SupervisorVolume, VolumeSource,
+    IMAGE_BINARY, INSTALL_MOUNT_PATH, Install, MOUNT_PATH, ProbeField, ProbeRewrite, SupervisorVolume,
+    VolumeSource,
 };
 
 /// UID/GID the init container runs as (distroless `nonroot`).
@@ -114,4 +116,38 @@ pub fn install_container(install: &Install, volume: &str) -> Container {
         termination_message_policy: Some("FallbackToLogsOnError".into()),
         ..Default::default()
     }
+}
+
+/// `RESPAWN_POD_IP` from the downward API: where `respawn probe` sends network checks.
+pub fn pod_ip_var() -> EnvVar {
+    EnvVar {
+        name: respawn_settings::POD_IP_ENV.into(),
+        value_from: Some(EnvVarSource {
+            field_ref: Some(ObjectFieldSelector {
+                field_path: "status.podIP".into(),
+                api_version: None,
+            }),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+/// `c`'s probe with its handler replaced by `exec: {command: r.command}`; every other field
+/// (periods, thresholds, timeout, `terminationGracePeriodSeconds`) as it was. `None` when the
+/// container has no such probe (another webhook removed it after our decision).
+pub fn probe_for(c: &Container, r: &ProbeRewrite) -> Option<Probe> {
+    let original = match r.field {
+        ProbeField::Liveness => c.liveness_probe.as_ref(),
+        ProbeField::Startup => c.startup_probe.as_ref(),
+    }?;
+    Some(Probe {
+        exec: Some(ExecAction {
+            command: Some(r.command.clone()),
+        }),
+        http_get: None,
+        tcp_socket: None,
+        grpc: None,
+        ..original.clone()
+    })
 }

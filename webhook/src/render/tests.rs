@@ -91,3 +91,83 @@ fn image_volume_delivery_mounts_the_image() {
         json!([{"name": "respawn", "image": {"reference": "sup:1", "pullPolicy": "IfNotPresent"}}])
     );
 }
+
+#[test]
+fn rewritten_probes_keep_every_other_field_and_readiness_is_untouched() {
+    let readiness = json!({"httpGet": {"port": 8080, "path": "/ready"}, "periodSeconds": 2});
+    let doc = apply(json!({
+        "metadata": {"name": "p"},
+        "spec": {"containers": [{"name": "a", "image": "x", "command": ["/a"],
+            "ports": [{"name": "http", "containerPort": 8080}],
+            "env": [{"name": "A", "value": "1"}],
+            "livenessProbe": {"httpGet": {"port": "http", "path": "/healthz", "scheme": "HTTP"},
+                "initialDelaySeconds": 3, "periodSeconds": 4, "timeoutSeconds": 5, "successThreshold": 1,
+                "failureThreshold": 6, "terminationGracePeriodSeconds": 7},
+            "startupProbe": {"tcpSocket": {"port": 8080}, "failureThreshold": 30, "periodSeconds": 1},
+            "readinessProbe": readiness.clone()}]}
+    }));
+    let c = &doc["spec"]["containers"][0];
+    assert_eq!(
+        c["livenessProbe"],
+        json!({"exec": {"command": ["/respawn/respawn", "probe", "--grace", "24s", "--timeout", "5s",
+                "--http-get", "8080", "--path", "/healthz"]},
+            "initialDelaySeconds": 3, "periodSeconds": 4, "timeoutSeconds": 5, "successThreshold": 1,
+            "failureThreshold": 6, "terminationGracePeriodSeconds": 7}),
+        "the handler is replaced, nothing else"
+    );
+    assert_eq!(
+        c["startupProbe"],
+        json!({"exec": {"command": ["/respawn/respawn", "probe", "--grace", "30s", "--timeout", "1s",
+                "--tcp-socket", "8080"]}, "failureThreshold": 30, "periodSeconds": 1})
+    );
+    assert_eq!(c["readinessProbe"], readiness);
+    assert_eq!(
+        c["env"],
+        json!([{"name": "A", "value": "1"},
+            {"name": "RESPAWN_POD_IP", "valueFrom": {"fieldRef": {"fieldPath": "status.podIP"}}}])
+    );
+    let recorded: Value = serde_json::from_str(
+        doc["metadata"]["annotations"]["respawn.dev/original-probes"]
+            .as_str()
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(recorded["a"]["livenessProbe"]["httpGet"]["port"], "http");
+    assert_eq!(recorded["a"]["startupProbe"]["tcpSocket"]["port"], 8080);
+    // The probe as the pod will run it parses with the supervisor's own grammar.
+    let cmd: Vec<std::ffi::OsString> = c["livenessProbe"]["exec"]["command"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .skip(2)
+        .map(|w| w.as_str().unwrap().into())
+        .collect();
+    assert!(respawn_settings::probe(&cmd).is_ok());
+}
+
+#[test]
+fn a_pod_without_probes_gets_no_probe_annotation_or_variable() {
+    let doc = apply(
+        json!({"metadata": {"name": "p"}, "spec": {"containers": [{"name": "a", "image": "x",
+        "command": ["/a"], "livenessProbe": {"exec": {"command": ["/ok"]}}}, {"name": "b", "image": "x", "command": ["/b"]}]}}),
+    );
+    let recorded = doc["metadata"]["annotations"]["respawn.dev/original-probes"]
+        .as_str()
+        .unwrap();
+    assert_eq!(
+        recorded,
+        r#"{"a":{"livenessProbe":{"exec":{"command":["/ok"]}}}}"#
+    );
+    assert!(
+        doc["spec"]["containers"][0].get("env").is_none(),
+        "an exec check needs no address"
+    );
+    let doc = apply(
+        json!({"metadata": {"name": "p"}, "spec": {"containers": [{"name": "a", "image": "x", "command": ["/a"]}]}}),
+    );
+    assert!(
+        doc["metadata"]["annotations"]
+            .get("respawn.dev/original-probes")
+            .is_none()
+    );
+}

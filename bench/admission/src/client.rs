@@ -63,10 +63,11 @@ pub fn tls_config(ca_pem: &[u8], alpn: &[&[u8]]) -> Result<Arc<rustls::ClientCon
     for cert in CertificateDer::pem_slice_iter(ca_pem) {
         roots.add(cert.context("reading the CA PEM")?)?;
     }
-    let mut cfg = rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-        .with_safe_default_protocol_versions()?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
+    let mut cfg =
+        rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+            .with_safe_default_protocol_versions()?
+            .with_root_certificates(roots)
+            .with_no_client_auth();
     cfg.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
     Ok(Arc::new(cfg))
 }
@@ -121,13 +122,23 @@ impl Pool {
         send.ready().await.context("apiserver connection")?;
         let resp = send.send_request(req).await.context("sending a create")?;
         let status = resp.status().as_u16();
-        let bytes = resp.into_body().collect().await.context("reading an answer")?.to_bytes();
+        let bytes = resp
+            .into_body()
+            .collect()
+            .await
+            .context("reading an answer")?
+            .to_bytes();
         Ok((status, bytes))
     }
 
     /// Creates every pod of `creates` with `clients` concurrent closed-loop workers (worker `w`
     /// on connection `w`), timing each; then checks every answer against `expect`.
-    pub async fn segment(&self, creates: Arc<Vec<Create>>, clients: usize, expect: Expect) -> Result<Segment> {
+    pub async fn segment(
+        &self,
+        creates: Arc<Vec<Create>>,
+        clients: usize,
+        expect: Expect,
+    ) -> Result<Segment> {
         let next = Arc::new(AtomicUsize::new(0));
         let mut workers = tokio::task::JoinSet::new();
         let start = Instant::now();
@@ -153,7 +164,10 @@ impl Pool {
         let mut latencies_ms = Vec::with_capacity(answers.len());
         for (took, (status, body)) in answers {
             if status != 201 {
-                bail!("a create answered HTTP {status}: {}", String::from_utf8_lossy(&body));
+                bail!(
+                    "a create answered HTTP {status}: {}",
+                    String::from_utf8_lossy(&body)
+                );
             }
             let injected = contains(&body, br#""respawn.dev/status":"injected""#);
             ensure!(

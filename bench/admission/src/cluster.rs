@@ -40,7 +40,8 @@ impl Cluster {
         let client = stack.client().await?;
         let apiserver = format!("127.0.0.1:{}", stack.var("APISERVER_PORT")?).parse()?;
         let ca_pem = std::fs::read(stack.dir.join("pki/ca.crt")).context("the stack's CA")?;
-        let tokens = std::fs::read_to_string(stack.dir.join("pki/tokens.csv")).context("the stack's token")?;
+        let tokens =
+            std::fs::read_to_string(stack.dir.join("pki/tokens.csv")).context("the stack's token")?;
         let token = tokens.split(',').next().unwrap_or_default().trim().to_string();
         Ok(Cluster {
             stack,
@@ -87,7 +88,11 @@ impl Cluster {
         self.request("POST", "/api/v1/namespaces", Some(&ns)).await?;
         let sa = json!({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "default"}});
         match self
-            .request("POST", &format!("/api/v1/namespaces/{name}/serviceaccounts"), Some(&sa))
+            .request(
+                "POST",
+                &format!("/api/v1/namespaces/{name}/serviceaccounts"),
+                Some(&sa),
+            )
             .await
         {
             Ok(_) => Ok(()),
@@ -106,7 +111,10 @@ impl Cluster {
                 .await?;
         }
         for ns in names {
-            match self.request("DELETE", &format!("/api/v1/namespaces/{ns}"), None).await {
+            match self
+                .request("DELETE", &format!("/api/v1/namespaces/{ns}"), None)
+                .await
+            {
                 Ok(_) => {}
                 Err(e) if is_status(&e, 404) => {}
                 Err(e) => return Err(e),
@@ -114,7 +122,10 @@ impl Cluster {
         }
         for ns in names {
             loop {
-                match self.request("GET", &format!("/api/v1/namespaces/{ns}"), None).await {
+                match self
+                    .request("GET", &format!("/api/v1/namespaces/{ns}"), None)
+                    .await
+                {
                     Err(e) if is_status(&e, 404) => break,
                     Err(e) => return Err(e),
                     Ok(_) if start.elapsed() > timeout => {
@@ -167,9 +178,8 @@ impl Cluster {
 
 /// True when `e` is the apiserver answering HTTP `code`.
 pub fn is_status(e: &anyhow::Error, code: u16) -> bool {
-    e.chain().any(|c| {
-        matches!(c.downcast_ref::<kube::Error>(), Some(kube::Error::Api(s)) if s.code == code)
-    })
+    e.chain()
+        .any(|c| matches!(c.downcast_ref::<kube::Error>(), Some(kube::Error::Api(s)) if s.code == code))
 }
 
 /// The chart's configuration (charts/respawn/templates/mutatingwebhookconfiguration.yaml with
@@ -221,9 +231,18 @@ mod tests {
         let c = webhook_config("n", "noop", "https://127.0.0.1:1/mutate", "PEM");
         let hooks = c["webhooks"].as_array().expect("webhooks");
         assert_eq!(hooks.len(), 2);
-        assert_eq!(hooks[0]["namespaceSelector"]["matchExpressions"][1]["operator"], "In");
-        assert_eq!(hooks[0]["namespaceSelector"]["matchExpressions"][1]["values"][0], "noop");
-        assert_eq!(hooks[1]["objectSelector"]["matchExpressions"][0]["key"], POD_MODE_LABEL);
+        assert_eq!(
+            hooks[0]["namespaceSelector"]["matchExpressions"][1]["operator"],
+            "In"
+        );
+        assert_eq!(
+            hooks[0]["namespaceSelector"]["matchExpressions"][1]["values"][0],
+            "noop"
+        );
+        assert_eq!(
+            hooks[1]["objectSelector"]["matchExpressions"][0]["key"],
+            POD_MODE_LABEL
+        );
         assert_eq!(hooks[0]["failurePolicy"], "Fail");
         assert_eq!(hooks[0]["clientConfig"]["caBundle"], "UEVN");
     }

@@ -50,7 +50,13 @@ fn review(pod: &Value, ns: &str) -> Bytes {
 }
 
 /// Runs the fixed-rate check for every shape; prints and returns the latencies.
-pub async fn run(cluster: &Cluster, shapes_: &[String], rate: u64, seconds: u64, ns: &str) -> Result<Vec<Latency>> {
+pub async fn run(
+    cluster: &Cluster,
+    shapes_: &[String],
+    rate: u64,
+    seconds: u64,
+    ns: &str,
+) -> Result<Vec<Latency>> {
     let registry = cluster.stack.registry()?;
     let addr: SocketAddr = format!("127.0.0.1:{}", cluster.stack.var("WEBHOOK_PORT")?).parse()?;
     let ca = std::fs::read(cluster.stack.var("WEBHOOK_CA")?).context("the webhook's CA")?;
@@ -89,7 +95,11 @@ async fn send(conn: &hyper::client::conn::http2::SendRequest<Full<Bytes>>, body:
         .header(http::header::ACCEPT, "application/json")
         .body(Full::new(body.clone()))?;
     let resp = c.send_request(req).await?;
-    ensure!(resp.status() == 200, "respawn-webhook answered HTTP {}", resp.status());
+    ensure!(
+        resp.status() == 200,
+        "respawn-webhook answered HTTP {}",
+        resp.status()
+    );
     Ok(resp.into_body().collect().await?.to_bytes())
 }
 
@@ -137,7 +147,10 @@ async fn fixed_rate(
 /// Prints the latencies and the goal; true when every shape meets it.
 pub fn print(results: &[Latency], rate: u64, seconds: u64) -> bool {
     let mut ok = true;
-    println!("  {:<10} {:>8} {:>8} {:>8} {:>8} {:>8}", "shape", "bytes", "p50 ms", "p99 ms", "max ms", "requests");
+    println!(
+        "  {:<10} {:>8} {:>8} {:>8} {:>8} {:>8}",
+        "shape", "bytes", "p50 ms", "p99 ms", "max ms", "requests"
+    );
     for r in results {
         let p99 = quantile(&r.ms, 0.99);
         ok &= p99 <= P99_GOAL_MS;

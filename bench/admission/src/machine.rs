@@ -51,7 +51,9 @@ pub fn metric_sum(addr: &str, metric: &str) -> Option<f64> {
     s.read_to_string(&mut text).ok()?;
     let mut found = None;
     for line in text.lines() {
-        let Some(rest) = line.strip_prefix(metric) else { continue };
+        let Some(rest) = line.strip_prefix(metric) else {
+            continue;
+        };
         if !(rest.starts_with(' ') || rest.starts_with('{')) {
             continue;
         }

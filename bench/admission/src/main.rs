@@ -30,7 +30,9 @@ async fn main() -> Result<()> {
 
 async fn handler_check(cluster: &Cluster) -> Result<()> {
     let num = |k: &str, d: u64| -> Result<u64> {
-        std::env::var(k).map_or(Ok(d), |v| v.parse().with_context(|| format!("{k} is not a number")))
+        std::env::var(k).map_or(Ok(d), |v| {
+            v.parse().with_context(|| format!("{k} is not a number"))
+        })
     };
     let (rate, seconds) = (num("RATE", 500)?, num("SECONDS_PER_ROUND", 10)?);
     let shapes: Vec<String> = std::env::var("BENCH_SHAPES")

@@ -126,10 +126,12 @@ impl Knobs {
     pub fn from_env() -> Result<Knobs> {
         let seed = match std::env::var("BENCH_SEED") {
             Ok(s) => s.parse().context("BENCH_SEED")?,
-            Err(_) => std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)?
-                .as_nanos() as u64
-                % 1_000_000,
+            Err(_) => {
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)?
+                    .as_nanos() as u64
+                    % 1_000_000
+            }
         };
         Ok(Knobs {
             rounds: num("BENCH_ROUNDS", 30)?,

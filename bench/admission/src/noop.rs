@@ -58,7 +58,12 @@ impl Noop {
                 bail!("noop-webhook did not start (said {line:?}): {e}");
             }
         };
-        let field = |k: &str| hello[k].as_str().map(str::to_string).context("noop-webhook hello");
+        let field = |k: &str| {
+            hello[k]
+                .as_str()
+                .map(str::to_string)
+                .context("noop-webhook hello")
+        };
         Ok(Noop {
             url: field("url")?,
             ca_pem: field("ca_pem")?,

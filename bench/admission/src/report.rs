@@ -48,6 +48,17 @@ fn paired(a: &[&Record], b: &[&Record], f: impl Fn(&Record, &Record) -> f64) -> 
         .collect()
 }
 
+/// Server-side CPU ns per pod of a segment (every process but the load generator).
+fn server_cpu(r: &Record) -> f64 {
+    let ns: u64 = r
+        .cpu
+        .iter()
+        .filter(|(k, _)| k.as_str() != "client")
+        .map(|(_, v)| v)
+        .sum();
+    ns as f64 / r.segment.latencies_ms.len().max(1) as f64
+}
+
 fn p50(r: &Record) -> f64 {
     quantile(&r.segment.latencies_ms, 0.5)
 }
@@ -71,13 +82,16 @@ pub fn print(run: &Run, shapes: &[Shape], knobs: &Knobs) -> Vec<Verdict> {
                 cell(Mode::Plain).len()
             );
             println!(
-                "  {:<4} {:<38} {:>8} {:>8}  {}",
-                "mode", "pods/s: median [IQR, min–max]", "p50 ms", "p99 ms", "p50 per round: median [IQR, min–max]"
+                "  mode {:<38} {:>8} {:>8}  p50 per round: median [IQR, min–max]",
+                "pods/s: median [IQR, min–max]", "p50 ms", "p99 ms"
             );
             for m in Mode::ALL {
                 let c = cell(m);
                 let rates: Vec<f64> = c.iter().map(|r| r.segment.pods_per_s()).collect();
-                let all: Vec<f64> = c.iter().flat_map(|r| r.segment.latencies_ms.iter().copied()).collect();
+                let all: Vec<f64> = c
+                    .iter()
+                    .flat_map(|r| r.segment.latencies_ms.iter().copied())
+                    .collect();
                 let p50s: Vec<f64> = c.iter().map(|r| p50(r)).collect();
                 println!(
                     "  {:<4} {:<38} {:>8.2} {:>8.2}  {}",
@@ -94,6 +108,10 @@ pub fn print(run: &Run, shapes: &[Shape], knobs: &Knobs) -> Vec<Verdict> {
                 }))
             };
             let added = |a: Mode, b: Mode| Spread::of(&paired(cell(a), cell(b), |x, y| p50(x) - p50(y)));
+            // Pods per server CPU-second: like pods/s, but nearly blind to other load.
+            let by_cpu = |a: Mode, b: Mode| {
+                Spread::of(&paired(cell(a), cell(b), |x, y| server_cpu(y) / server_cpu(x)))
+            };
             let v = Verdict {
                 shape: shape.name.clone(),
                 clients,
@@ -105,9 +123,25 @@ pub fn print(run: &Run, shapes: &[Shape], knobs: &Knobs) -> Vec<Verdict> {
                 pass: false,
             };
             println!("  per-round ratios of pods/s, median [IQR, min–max]:");
-            println!("    R/F {}   (respawn vs the same final pods created directly)", v.r_f.show(3));
-            println!("    N/P {}   (a webhook that changes nothing vs no webhook)", v.n_p.show(3));
-            println!("    F/P {}   (the final pods vs the plain ones, both without webhook)", v.f_p.show(3));
+            println!(
+                "    R/F {}   (respawn vs the same final pods created directly)",
+                v.r_f.show(3)
+            );
+            println!(
+                "    N/P {}   (a webhook that changes nothing vs no webhook)",
+                v.n_p.show(3)
+            );
+            println!(
+                "    F/P {}   (the final pods vs the plain ones, both without webhook)",
+                v.f_p.show(3)
+            );
+            println!(
+                "  the same from server CPU per pod (apiserver, etcd, controller manager, webhooks; other load \
+                 barely moves it): R/F {}  N/P {}  F/P {}",
+                by_cpu(Mode::Respawn, Mode::Final).show(3),
+                by_cpu(Mode::Noop, Mode::Plain).show(3),
+                by_cpu(Mode::Final, Mode::Plain).show(3)
+            );
             println!(
                 "  p50 added per round, ms: R−F {}   N−P {}",
                 v.r_minus_f.show(2),
@@ -158,20 +192,35 @@ fn print_cpu(run: &Run, shapes: &[Shape], knobs: &Knobs) {
     );
     for (si, shape) in shapes.iter().enumerate() {
         println!("  {}", shape.name);
-        println!("    mode {} {:>10}", names.iter().map(|n| format!("{n:>10}")).collect::<String>(), "total");
+        println!(
+            "    mode {} {:>10}",
+            names.iter().map(|n| format!("{n:>10}")).collect::<String>(),
+            "total"
+        );
         let mut totals = BTreeMap::new();
         for m in Mode::ALL {
-            let recs: Vec<&Record> = run.records.iter().filter(|r| r.shape == si && r.mode == m).collect();
+            let recs: Vec<&Record> = run
+                .records
+                .iter()
+                .filter(|r| r.shape == si && r.mode == m)
+                .collect();
             let pods: usize = recs.iter().map(|r| r.segment.latencies_ms.len()).sum();
             let per = |name: &str| {
-                recs.iter().map(|r| r.cpu.get(name).copied().unwrap_or(0)).sum::<u64>() as f64 / 1e6 / pods.max(1) as f64
+                recs.iter()
+                    .map(|r| r.cpu.get(name).copied().unwrap_or(0))
+                    .sum::<u64>() as f64
+                    / 1e6
+                    / pods.max(1) as f64
             };
             let total: f64 = names.iter().map(|n| per(n)).sum();
             totals.insert(m, total);
             println!(
                 "    {:<4} {} {total:>10.3}",
                 m.letter(),
-                names.iter().map(|n| format!("{:>10.3}", per(n))).collect::<String>(),
+                names
+                    .iter()
+                    .map(|n| format!("{:>10.3}", per(n)))
+                    .collect::<String>(),
             );
         }
         println!(
@@ -193,16 +242,28 @@ fn print_positions(run: &Run) {
         let rates: Vec<f64> = recs.iter().map(|r| r.segment.pods_per_s()).collect();
         let median = Spread::of(&rates).median;
         for r in recs {
-            by_pos.entry(r.position).or_default().push(r.segment.pods_per_s() / median - 1.0);
+            by_pos
+                .entry(r.position)
+                .or_default()
+                .push(r.segment.pods_per_s() / median - 1.0);
         }
     }
     let shown: Vec<String> = by_pos
         .iter()
         .map(|(p, v)| {
             let s = Spread::of(v);
-            format!("{}: {:+.1} % [IQR {:+.1}–{:+.1}]", p + 1, s.median * 100.0, s.q1 * 100.0, s.q3 * 100.0)
+            format!(
+                "{}: {:+.1} % [IQR {:+.1}–{:+.1}]",
+                p + 1,
+                s.median * 100.0,
+                s.q1 * 100.0,
+                s.q3 * 100.0
+            )
         })
         .collect();
     println!();
-    println!("## order check: pods/s vs its mode's median, by place in the block: {}", shown.join(", "));
+    println!(
+        "## order check: pods/s vs its mode's median, by place in the block: {}",
+        shown.join(", ")
+    );
 }

@@ -129,7 +129,9 @@ impl Bench<'_> {
         }
         if self.knobs.namespaces == Namespaces::Reuse {
             let all: Vec<String> = Mode::ALL.iter().map(|&m| self.ns(0, m)).collect();
-            self.cluster.delete_namespaces(&all, Duration::from_secs(120)).await?;
+            self.cluster
+                .delete_namespaces(&all, Duration::from_secs(120))
+                .await?;
         }
         Ok(run)
     }
@@ -153,7 +155,11 @@ impl Bench<'_> {
     }
 
     fn create(&self, round: usize, shape: &Shape, mode: Mode, name: &str) -> Create {
-        let pod = if mode == Mode::Final { &shape.final_pod } else { &shape.plain };
+        let pod = if mode == Mode::Final {
+            &shape.final_pod
+        } else {
+            &shape.plain
+        };
         Create {
             path: format!("/api/v1/namespaces/{}/pods", self.ns(round, mode)),
             body: shapes::body(pod, name),
@@ -161,7 +167,13 @@ impl Bench<'_> {
     }
 
     /// One timed segment; returns it, the CPU it took and the no-op reviews of its set-up.
-    async fn segment(&self, round: usize, shape: usize, clients: usize, mode: Mode) -> Result<(Segment, Sample, u64)> {
+    async fn segment(
+        &self,
+        round: usize,
+        shape: usize,
+        clients: usize,
+        mode: Mode,
+    ) -> Result<(Segment, Sample, u64)> {
         let s = &self.shapes[shape];
         let creates: Vec<Create> = (0..self.knobs.pods(clients))
             .map(|i| self.create(round, s, mode, &format!("{}-c{clients}-{i}", s.name)))
@@ -178,7 +190,13 @@ impl Bench<'_> {
             .pool
             .segment(Arc::new(creates), clients, mode.expect())
             .await
-            .with_context(|| format!("round {round}, {} pods, {clients} clients, mode {}", s.name, mode.letter()))?;
+            .with_context(|| {
+                format!(
+                    "round {round}, {} pods, {clients} clients, mode {}",
+                    s.name,
+                    mode.letter()
+                )
+            })?;
         let cpu = cpu::delta(&before, &self.procs.sample());
         if self.knobs.configs == Configs::Churn
             && let Some(name) = mode.config_name()
@@ -196,8 +214,17 @@ impl Bench<'_> {
         } else {
             respawn_endpoint(self.cluster)?
         };
-        self.cluster.apply_webhook_config(name, mode.label(), &url.0, &url.1).await?;
-        wait_in_force(self.cluster, self.noop, &self.ns(round, mode), mode, &self.shapes[0].plain).await
+        self.cluster
+            .apply_webhook_config(name, mode.label(), &url.0, &url.1)
+            .await?;
+        wait_in_force(
+            self.cluster,
+            self.noop,
+            &self.ns(round, mode),
+            mode,
+            &self.shapes[0].plain,
+        )
+        .await
     }
 
     /// Deletes (or empties) the round's namespaces and waits until that is done.
@@ -208,7 +235,9 @@ impl Bench<'_> {
             Namespaces::NoWait => {
                 let start = Instant::now();
                 for ns in namespaces {
-                    self.cluster.request("DELETE", &format!("/api/v1/namespaces/{ns}"), None).await?;
+                    self.cluster
+                        .request("DELETE", &format!("/api/v1/namespaces/{ns}"), None)
+                        .await?;
                 }
                 Ok(start.elapsed())
             }
@@ -218,7 +247,10 @@ impl Bench<'_> {
                     let path = format!("/api/v1/namespaces/{ns}/pods");
                     self.cluster.request("DELETE", &path, None).await?;
                     loop {
-                        let left = self.cluster.request("GET", &format!("{path}?limit=1"), None).await?;
+                        let left = self
+                            .cluster
+                            .request("GET", &format!("{path}?limit=1"), None)
+                            .await?;
                         if left["items"].as_array().is_none_or(Vec::is_empty) {
                             break;
                         }
@@ -241,7 +273,13 @@ pub fn respawn_endpoint(cluster: &Cluster) -> Result<(String, String)> {
 
 /// Waits until a dry-run create of `pod` in `ns` goes through `mode`'s webhook: injected for
 /// respawn, one more review counted by the no-op. Returns the no-op reviews the probes caused.
-pub async fn wait_in_force(cluster: &Cluster, noop: &Noop, ns: &str, mode: Mode, pod: &serde_json::Value) -> Result<u64> {
+pub async fn wait_in_force(
+    cluster: &Cluster,
+    noop: &Noop,
+    ns: &str,
+    mode: Mode,
+    pod: &serde_json::Value,
+) -> Result<u64> {
     let start = Instant::now();
     let mut probe = pod.clone();
     probe["metadata"]["name"] = "in-force-probe".into();
@@ -260,7 +298,10 @@ pub async fn wait_in_force(cluster: &Cluster, noop: &Noop, ns: &str, mode: Mode,
             return Ok(calls);
         }
         if start.elapsed() > Duration::from_secs(30) {
-            bail!("the {} webhook configuration is not in force after 30 s", mode.label());
+            bail!(
+                "the {} webhook configuration is not in force after 30 s",
+                mode.label()
+            );
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }

@@ -64,7 +64,10 @@ pub async fn apiserver(cluster: &Cluster, knobs: &Knobs) -> Result<()> {
     for (m, ns) in &setup {
         cluster.create_namespace(ns, m.label()).await?;
     }
-    let configs = [(Mode::Respawn, respawn.clone()), (Mode::Noop, (noop.url.clone(), noop.ca_pem.clone()))];
+    let configs = [
+        (Mode::Respawn, respawn.clone()),
+        (Mode::Noop, (noop.url.clone(), noop.ca_pem.clone())),
+    ];
     for (m, (url, ca)) in &configs {
         let name = m.config_name().expect("N and R have configurations");
         cluster.apply_webhook_config(name, m.label(), url, ca).await?;
@@ -92,10 +95,14 @@ pub async fn apiserver(cluster: &Cluster, knobs: &Knobs) -> Result<()> {
         shape_list.push(shape);
     }
     let setup_ns: Vec<String> = setup.iter().map(|(_, ns)| ns.clone()).collect();
-    cluster.delete_namespaces(&setup_ns, Duration::from_secs(180)).await?;
+    cluster
+        .delete_namespaces(&setup_ns, Duration::from_secs(180))
+        .await?;
     if knobs.configs == Configs::Churn {
         for (m, _) in &configs {
-            cluster.delete_webhook_config(m.config_name().expect("configured")).await;
+            cluster
+                .delete_webhook_config(m.config_name().expect("configured"))
+                .await;
         }
     }
 
@@ -115,7 +122,12 @@ pub async fn apiserver(cluster: &Cluster, knobs: &Knobs) -> Result<()> {
     println!(
         "load generator: one tokio thread, {max_clients} HTTP/2 connections (hyper, rustls), JSON bodies \
          serialised before each segment; processes: {}",
-        procs.list.iter().map(|(n, p)| format!("{n} {p}")).collect::<Vec<_>>().join(", ")
+        procs
+            .list
+            .iter()
+            .map(|(n, p)| format!("{n} {p}"))
+            .collect::<Vec<_>>()
+            .join(", ")
     );
 
     let metrics = format!("127.0.0.1:{}", cluster.stack.var("WEBHOOK_METRICS_PORT")?);
@@ -136,7 +148,9 @@ pub async fn apiserver(cluster: &Cluster, knobs: &Knobs) -> Result<()> {
     let load_after = machine::loadavg();
     if knobs.configs == Configs::Static {
         for (m, _) in &configs {
-            cluster.delete_webhook_config(m.config_name().expect("configured")).await;
+            cluster
+                .delete_webhook_config(m.config_name().expect("configured"))
+                .await;
         }
     }
     let run = result?;

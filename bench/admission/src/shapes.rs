@@ -53,7 +53,13 @@ pub fn size(pod: &Value) -> usize {
 
 /// Creates `plain` in `injected_ns` (where respawn injects), reads the stored pod back and finds
 /// its final spelling with dry runs in `direct_ns` (no webhook).
-pub async fn derive(cluster: &Cluster, name: &str, plain: Value, injected_ns: &str, direct_ns: &str) -> Result<Shape> {
+pub async fn derive(
+    cluster: &Cluster,
+    name: &str,
+    plain: Value,
+    injected_ns: &str,
+    direct_ns: &str,
+) -> Result<Shape> {
     let mut source = plain.clone();
     source["metadata"]["name"] = format!("final-source-{name}").into();
     let stored = cluster.create_pod(injected_ns, &source, false).await?;
@@ -123,7 +129,7 @@ fn normalise(stored: &Value) -> Value {
         out.push_str(&rest[..i + marker.len()]);
         rest = &rest[i + marker.len()..];
         let n = rest.bytes().take_while(u8::is_ascii_alphanumeric).count();
-        out.push_str("x");
+        out.push('x');
         rest = &rest[n..];
     }
     out.push_str(rest);
@@ -155,7 +161,14 @@ fn differences(a: &Value, b: &Value, at: String, out: &mut Vec<String>) {
 /// plugin's projected token volume with its mounts (the plugin adds them again, as for every pod).
 fn strip_server_set(pod: &mut Value) {
     if let Some(meta) = pod["metadata"].as_object_mut() {
-        for k in ["uid", "resourceVersion", "creationTimestamp", "managedFields", "namespace", "generation"] {
+        for k in [
+            "uid",
+            "resourceVersion",
+            "creationTimestamp",
+            "managedFields",
+            "namespace",
+            "generation",
+        ] {
             meta.remove(k);
         }
     }
@@ -180,7 +193,10 @@ fn strip_server_set(pod: &mut Value) {
 async fn stores_target(cluster: &Cluster, ns: &str, pod: &Value, target: &Value) -> Result<bool> {
     match cluster.create_pod(ns, pod, true).await {
         Ok(stored) => Ok(normalise(&stored) == *target),
-        Err(e) if e.chain().any(|c| matches!(c.downcast_ref::<kube::Error>(), Some(kube::Error::Api(_)))) => {
+        Err(e)
+            if e.chain()
+                .any(|c| matches!(c.downcast_ref::<kube::Error>(), Some(kube::Error::Api(_)))) =>
+        {
             Ok(false)
         }
         Err(e) => Err(e),
@@ -203,13 +219,21 @@ async fn trim(
         let children: Vec<(String, Option<String>)> = match pod.pointer(&ptr) {
             Some(Value::Object(m)) => m
                 .keys()
-                .map(|k| (format!("{ptr}/{}", k.replace('~', "~0").replace('/', "~1")), Some(k.clone())))
+                .map(|k| {
+                    (
+                        format!("{ptr}/{}", k.replace('~', "~0").replace('/', "~1")),
+                        Some(k.clone()),
+                    )
+                })
                 .collect(),
             Some(Value::Array(a)) => (0..a.len()).map(|i| (format!("{ptr}/{i}"), None)).collect(),
             _ => continue,
         };
         for (child, key) in children {
-            let fixed = matches!(child.as_str(), "/apiVersion" | "/kind" | "/metadata" | "/metadata/name");
+            let fixed = matches!(
+                child.as_str(),
+                "/apiVersion" | "/kind" | "/metadata" | "/metadata/name"
+            );
             let spelled = plain.pointer(&child).is_some() && plain.pointer(&child) == pod.pointer(&child);
             if let (Some(key), false, false) = (key, fixed, spelled) {
                 let mut candidate = pod.clone();
@@ -251,7 +275,10 @@ mod tests {
             "spec": {"volumes": [{"name": "kube-api-access-abc12"}, {"name": "respawn"}],
                      "containers": [{"name": "c", "volumeMounts": [{"name": "kube-api-access-abc12"}, {"name": "respawn"}]}]}});
         strip_server_set(&mut p);
-        assert_eq!(p, json!({"metadata": {"name": "a"},
-            "spec": {"volumes": [{"name": "respawn"}], "containers": [{"name": "c", "volumeMounts": [{"name": "respawn"}]}]}}));
+        assert_eq!(
+            p,
+            json!({"metadata": {"name": "a"},
+            "spec": {"volumes": [{"name": "respawn"}], "containers": [{"name": "c", "volumeMounts": [{"name": "respawn"}]}]}})
+        );
     }
 }

@@ -45,7 +45,11 @@ struct Request<'a> {
 }
 
 async fn mutate(State(counts): State<Arc<Counts>>, version: Version, body: Bytes) -> impl IntoResponse {
-    let counter = if version == Version::HTTP_2 { &counts.h2 } else { &counts.h1 };
+    let counter = if version == Version::HTTP_2 {
+        &counts.h2
+    } else {
+        &counts.h1
+    };
     counter.fetch_add(1, Ordering::Relaxed);
     let uid = match serde_json::from_slice::<Review>(&body) {
         Ok(Review { request: Some(r) }) => r.uid.into_owned(),
@@ -77,10 +81,11 @@ fn tls(cert_pem: &str, key_pem: &str) -> anyhow::Result<rustls::ServerConfig> {
     use rustls::pki_types::{CertificateDer, PrivateKeyDer, pem::PemObject};
     let certs = CertificateDer::pem_slice_iter(cert_pem.as_bytes()).collect::<Result<Vec<_>, _>>()?;
     let key = PrivateKeyDer::from_pem_slice(key_pem.as_bytes())?;
-    let mut cfg = rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-        .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])?
-        .with_no_client_auth()
-        .with_single_cert(certs, key)?;
+    let mut cfg =
+        rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+            .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])?
+            .with_no_client_auth()
+            .with_single_cert(certs, key)?;
     cfg.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
     Ok(cfg)
 }

@@ -114,6 +114,8 @@ pub struct Knobs {
     /// Pause before each segment, so the previous segment's asynchronous work (watch fan-out,
     /// controller-manager reacting to the pods) does not land in it.
     pub settle: Duration,
+    /// No new round starts after this long (the run stays bounded on a busy machine).
+    pub max_time: Duration,
 }
 
 impl Knobs {
@@ -160,6 +162,7 @@ impl Knobs {
                 o => bail!("BENCH_CONFIGS={o}: static or churn"),
             },
             settle: Duration::from_millis(num("BENCH_SETTLE_MS", 100)? as u64),
+            max_time: Duration::from_secs(num("BENCH_MAX_SECONDS", 480)? as u64),
         })
     }
 }

@@ -33,6 +33,9 @@ pub struct Record {
     pub segment: Segment,
     /// CPU ns per process during the segment.
     pub cpu: Sample,
+    /// Cores other processes used on average during the segment (machine busy time minus ours;
+    /// `/proc/stat` counts in 10 ms ticks, so this is coarse for short segments).
+    pub others: f64,
 }
 
 /// Everything a run measured.
@@ -44,6 +47,8 @@ pub struct Run {
     pub cleanups: Vec<Duration>,
     /// Reviews the no-op webhook must have received.
     pub noop_expected: u64,
+    /// The time limit ended the run before `knobs.rounds`.
+    pub stopped_early: bool,
 }
 
 /// What the rounds need.
@@ -79,7 +84,17 @@ impl Bench<'_> {
         let mut blocks: Vec<(usize, usize)> = (0..self.shapes.len())
             .flat_map(|s| self.knobs.clients.iter().map(move |&c| (s, c)))
             .collect();
+        let run_start = Instant::now();
         for round in 0..=self.knobs.rounds {
+            if round > 1 && run_start.elapsed() > self.knobs.max_time {
+                eprintln!(
+                    "respawn-bench: stopping after {} measured rounds: {:.0} s is past BENCH_MAX_SECONDS",
+                    round - 1,
+                    run_start.elapsed().as_secs_f64()
+                );
+                run.stopped_early = true;
+                break;
+            }
             let started = Instant::now();
             let namespaces: Vec<String> = Mode::ALL.iter().map(|&m| self.ns(round, m)).collect();
             if round == 0 || self.knobs.namespaces != Namespaces::Reuse {
@@ -97,7 +112,7 @@ impl Bench<'_> {
                     rng.shuffle(&mut modes);
                 }
                 for (position, &mode) in modes.iter().enumerate() {
-                    let (segment, cpu, probes) = self.segment(round, shape, clients, mode).await?;
+                    let (segment, cpu, others, probes) = self.segment(round, shape, clients, mode).await?;
                     run.noop_expected += probes;
                     if mode == Mode::Noop {
                         run.noop_expected += segment.latencies_ms.len() as u64;
@@ -111,6 +126,7 @@ impl Bench<'_> {
                             position,
                             segment,
                             cpu,
+                            others,
                         });
                     }
                 }
@@ -166,14 +182,15 @@ impl Bench<'_> {
         }
     }
 
-    /// One timed segment; returns it, the CPU it took and the no-op reviews of its set-up.
+    /// One timed segment; returns it, the CPU it took, the cores other processes used meanwhile
+    /// and the no-op reviews of its set-up.
     async fn segment(
         &self,
         round: usize,
         shape: usize,
         clients: usize,
         mode: Mode,
-    ) -> Result<(Segment, Sample, u64)> {
+    ) -> Result<(Segment, Sample, f64, u64)> {
         let s = &self.shapes[shape];
         let creates: Vec<Create> = (0..self.knobs.pods(clients))
             .map(|i| self.create(round, s, mode, &format!("{}-c{clients}-{i}", s.name)))
@@ -185,7 +202,7 @@ impl Bench<'_> {
             probes = self.config_on(round, mode, name).await?;
         }
         tokio::time::sleep(self.knobs.settle).await;
-        let before = self.procs.sample();
+        let (before, busy) = (self.procs.sample(), crate::machine::busy());
         let segment = self
             .pool
             .segment(Arc::new(creates), clients, mode.expect())
@@ -197,13 +214,21 @@ impl Bench<'_> {
                     mode.letter()
                 )
             })?;
-        let cpu = cpu::delta(&before, &self.procs.sample());
+        let (after, busy_after) = (self.procs.sample(), crate::machine::busy());
+        let cpu = cpu::delta(&before, &after);
+        let ours: u64 = cpu.values().sum();
+        let others = busy_after
+            .busy_ns
+            .saturating_sub(busy.busy_ns)
+            .saturating_sub(ours) as f64
+            / segment.wall.as_secs_f64().max(1e-3)
+            / 1e9;
         if self.knobs.configs == Configs::Churn
             && let Some(name) = mode.config_name()
         {
             self.cluster.delete_webhook_config(name).await;
         }
-        Ok((segment, cpu, probes))
+        Ok((segment, cpu, others, probes))
     }
 
     /// Churn only: creates `mode`'s configuration and waits until a dry run in its namespace

@@ -176,6 +176,13 @@ pub async fn apiserver(cluster: &Cluster, knobs: &Knobs) -> Result<()> {
         ours as f64 / 1e9 / secs,
         busy1.steal_ns.saturating_sub(busy0.steal_ns) as f64 / 1e9 / secs
     );
+    let per_segment: Vec<f64> = run.records.iter().map(|r| r.others).collect();
+    let noisy = per_segment.iter().filter(|&&c| c > QUIET_CORES).count();
+    println!(
+        "other processes during the timed segments: {} cores (median [IQR, min–max]); {noisy} of {} segments above {QUIET_CORES}",
+        crate::stats::Spread::of(&per_segment).show(2),
+        per_segment.len()
+    );
     if others > QUIET_CORES {
         println!(
             "WARNING: other processes used {others:.2} cores during the run (more than {QUIET_CORES}): the machine \
@@ -202,6 +209,14 @@ pub async fn apiserver(cluster: &Cluster, knobs: &Knobs) -> Result<()> {
         r_pods,
         crate::stats::Spread::of(&run.cleanups.iter().map(|d| d.as_secs_f64()).collect::<Vec<_>>()).show(2)
     );
+    if run.stopped_early {
+        println!(
+            "NOTE: the time limit (BENCH_MAX_SECONDS={}) stopped the run after {} of {} rounds",
+            knobs.max_time.as_secs(),
+            run.cleanups.len(),
+            knobs.rounds
+        );
+    }
     let verdicts = report::print(&run, &shape_list, knobs);
     println!();
     for v in &verdicts {

@@ -97,15 +97,22 @@ pub async fn derive(
 /// injected, after the spelled-out respawn volume when created directly.)
 fn normalise(stored: &Value) -> Value {
     let mut v = stored.clone();
-    let sort = |list: &mut Value, key: &str| {
-        if let Some(a) = list.as_array_mut() {
+    let sort = |list: Option<&mut Value>, key: &str| {
+        if let Some(a) = list.and_then(Value::as_array_mut) {
             a.sort_by(|x, y| x[key].as_str().cmp(&y[key].as_str()));
         }
     };
-    sort(&mut v["spec"]["volumes"], "name");
-    for list in ["initContainers", "containers"] {
-        for c in v["spec"][list].as_array_mut().into_iter().flatten() {
-            sort(&mut c["volumeMounts"], "mountPath");
+    if let Some(spec) = v.get_mut("spec") {
+        sort(spec.get_mut("volumes"), "name");
+        for list in ["initContainers", "containers"] {
+            for c in spec
+                .get_mut(list)
+                .and_then(Value::as_array_mut)
+                .into_iter()
+                .flatten()
+            {
+                sort(c.get_mut("volumeMounts"), "mountPath");
+            }
         }
     }
     if let Some(meta) = v["metadata"].as_object_mut() {
@@ -176,13 +183,18 @@ fn strip_server_set(pod: &mut Value) {
         p.remove("status");
     }
     let token = |name: &Value| name.as_str().is_some_and(|n| n.starts_with("kube-api-access-"));
-    let spec = &mut pod["spec"];
-    if let Some(vols) = spec["volumes"].as_array_mut() {
+    let Some(spec) = pod.get_mut("spec") else { return };
+    if let Some(vols) = spec.get_mut("volumes").and_then(Value::as_array_mut) {
         vols.retain(|v| !token(&v["name"]));
     }
     for list in ["initContainers", "containers"] {
-        for c in spec[list].as_array_mut().into_iter().flatten() {
-            if let Some(mounts) = c["volumeMounts"].as_array_mut() {
+        for c in spec
+            .get_mut(list)
+            .and_then(Value::as_array_mut)
+            .into_iter()
+            .flatten()
+        {
+            if let Some(mounts) = c.get_mut("volumeMounts").and_then(Value::as_array_mut) {
                 mounts.retain(|m| !token(&m["name"]));
             }
         }

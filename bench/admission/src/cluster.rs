@@ -157,9 +157,21 @@ impl Cluster {
 
     /// Creates (replacing an older one) configuration `name` sending pods of namespaces labelled
     /// `MODE_LABEL=mode` to `url`.
-    pub async fn apply_webhook_config(&self, name: &str, mode: &str, url: &str, ca_pem: &str) -> Result<()> {
+    pub async fn apply_webhook_config(
+        &self,
+        name: &str,
+        mode: &str,
+        url: &str,
+        ca_pem: &str,
+        match_conditions: bool,
+    ) -> Result<()> {
         self.delete_webhook_config(name).await;
-        let config = webhook_config(name, mode, url, ca_pem);
+        let mut config = webhook_config(name, mode, url, ca_pem);
+        if !match_conditions {
+            for hook in config["webhooks"].as_array_mut().into_iter().flatten() {
+                hook.as_object_mut().map(|h| h.remove("matchConditions"));
+            }
+        }
         self.request(
             "POST",
             "/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations",

@@ -114,6 +114,11 @@ pub struct Knobs {
     /// Pause before each segment, so the previous segment's asynchronous work (watch fan-out,
     /// controller-manager reacting to the pods) does not land in it.
     pub settle: Duration,
+    /// The modes measured (all four unless `BENCH_MODES` picks some, e.g. to profile one).
+    pub modes: Vec<Mode>,
+    /// Whether the webhook configurations carry the chart's `matchConditions` (its default
+    /// `admission.skipInjected: true`): a CEL expression the apiserver evaluates per pod.
+    pub match_conditions: bool,
     /// No new round starts after this long (the run stays bounded on a busy machine).
     pub max_time: Duration,
 }
@@ -162,6 +167,17 @@ impl Knobs {
                 o => bail!("BENCH_CONFIGS={o}: static or churn"),
             },
             settle: Duration::from_millis(num("BENCH_SETTLE_MS", 100)? as u64),
+            modes: var("BENCH_MODES", "PFNR")
+                .chars()
+                .filter(|c| !c.is_whitespace() && *c != ',')
+                .map(|c| {
+                    Mode::ALL
+                        .into_iter()
+                        .find(|m| m.letter() == c.to_ascii_uppercase())
+                })
+                .collect::<Option<Vec<Mode>>>()
+                .context("BENCH_MODES: letters of P, F, N, R")?,
+            match_conditions: var("BENCH_MATCH_CONDITIONS", "1") != "0",
             max_time: Duration::from_secs(num("BENCH_MAX_SECONDS", 480)? as u64),
         })
     }

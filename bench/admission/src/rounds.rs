@@ -107,7 +107,7 @@ impl Bench<'_> {
                 rng.shuffle(&mut blocks);
             }
             for &(shape, clients) in &blocks {
-                let mut modes = Mode::ALL;
+                let mut modes = self.knobs.modes.clone();
                 if self.knobs.order == Order::Random {
                     rng.shuffle(&mut modes);
                 }
@@ -157,7 +157,7 @@ impl Bench<'_> {
     /// ServiceAccount cache before anything is timed. Returns the no-op reviews it caused.
     async fn warm(&self, round: usize) -> Result<u64> {
         let mut noop_calls = 0;
-        for &mode in &Mode::ALL {
+        for &mode in &self.knobs.modes {
             if self.knobs.configs == Configs::Churn && mode.config_name().is_some() {
                 continue;
             }
@@ -240,7 +240,7 @@ impl Bench<'_> {
             respawn_endpoint(self.cluster)?
         };
         self.cluster
-            .apply_webhook_config(name, mode.label(), &url.0, &url.1)
+            .apply_webhook_config(name, mode.label(), &url.0, &url.1, self.knobs.match_conditions)
             .await?;
         wait_in_force(
             self.cluster,

@@ -37,7 +37,7 @@ pub async fn apiserver(cluster: &Cluster, knobs: &Knobs) -> Result<()> {
     println!(
         "rounds: {} measured + 1 warm-up (discarded); per round and per (shape, clients) block one segment per \
          mode, order {:?} (seed {}); {} pods per segment at 1 client, {} at more; clients {:?}; namespaces {:?}; \
-         webhook configurations {:?}; settle {} ms before each segment",
+         webhook configurations {:?}{}; modes {}; settle {} ms before each segment",
         knobs.rounds,
         knobs.order,
         knobs.seed,
@@ -46,6 +46,12 @@ pub async fn apiserver(cluster: &Cluster, knobs: &Knobs) -> Result<()> {
         knobs.clients,
         knobs.namespaces,
         knobs.configs,
+        if knobs.match_conditions {
+            " with the chart's matchConditions"
+        } else {
+            " without matchConditions"
+        },
+        knobs.modes.iter().map(|m| m.letter()).collect::<String>(),
         knobs.settle.as_millis()
     );
     println!("load average before: {load_before}");
@@ -70,7 +76,9 @@ pub async fn apiserver(cluster: &Cluster, knobs: &Knobs) -> Result<()> {
     ];
     for (m, (url, ca)) in &configs {
         let name = m.config_name().expect("N and R have configurations");
-        cluster.apply_webhook_config(name, m.label(), url, ca).await?;
+        cluster
+            .apply_webhook_config(name, m.label(), url, ca, knobs.match_conditions)
+            .await?;
     }
     let registry = cluster.stack.registry()?;
     let probe = shapes::load("small", &registry)?;

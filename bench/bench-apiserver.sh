@@ -7,9 +7,10 @@
 # Prints pods/s and p50/p99 per mode, R/F, N/P and F/P as medians of per-round ratios with their
 # spread, the p50 each webhook adds, CPU per pod by process, and the goal: R/F >= N/P - 0.03 and,
 # at 1 client, p50 added over F within 0.2 ms of N's over P. Method: docs/bench.md.
-# Knobs (defaults: about 6 min on 2 cores): BENCH_ROUNDS (30), BENCH_PODS_1 (20), BENCH_PODS_8 (80),
+# Knobs (defaults: about 6 min on 2 cores): BENCH_ROUNDS (40), BENCH_PODS_1 (20), BENCH_PODS_8 (64),
 # BENCH_CLIENTS (1,8), BENCH_SHAPES (small,realistic), BENCH_SEED, BENCH_SETTLE_MS (100);
-# for comparisons only: BENCH_ORDER=fixed, BENCH_NAMESPACES=reuse|nowait, BENCH_CONFIGS=churn.
+# BENCH_MAX_SECONDS (480), BENCH_MODES (PFNR), BENCH_MATCH_CONDITIONS (1); for comparisons only:
+# BENCH_ORDER=fixed, BENCH_NAMESPACES=fresh|nowait, BENCH_CONFIGS=churn.
 # Stack: bench/stack.sh (RESPAWN_STACK_DIR, BENCH_KEEP_STACK).
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -28,6 +28,8 @@ pub struct Latency {
     pub bytes: usize,
     /// Every request's latency, ms.
     pub ms: Vec<f64>,
+    /// respawn-webhook's CPU time per review during the fixed-rate part, µs.
+    pub cpu_us: f64,
 }
 
 /// An AdmissionReview v1 for creating `pod` (as stored by a dry run) in `ns`.
@@ -62,6 +64,7 @@ pub async fn run(
     let ca = std::fs::read(cluster.stack.var("WEBHOOK_CA")?).context("the webhook's CA")?;
     let tls = tls_config(&ca, &[b"h2", b"http/1.1"])?;
     let conn = connect_h2(addr, tls).await?;
+    let pid = cluster.pid("respawn-webhook");
     let mut out = Vec::new();
     for shape in shapes_ {
         let mut pod = shapes::load(shape, &registry)?;
@@ -77,10 +80,13 @@ pub async fn run(
                 String::from_utf8_lossy(&answer)
             );
         }
+        let cpu0 = pid.map_or(0, crate::cpu::cpu_ns);
         let ms = fixed_rate(&conn, &body, rate, seconds).await?;
+        let cpu = pid.map_or(0, crate::cpu::cpu_ns).saturating_sub(cpu0);
         out.push(Latency {
             shape: shape.clone(),
             bytes: body.len(),
+            cpu_us: cpu as f64 / 1e3 / ms.len().max(1) as f64,
             ms,
         });
     }
@@ -148,20 +154,21 @@ async fn fixed_rate(
 pub fn print(results: &[Latency], rate: u64, seconds: u64) -> bool {
     let mut ok = true;
     println!(
-        "  {:<10} {:>8} {:>8} {:>8} {:>8} {:>8}",
-        "shape", "bytes", "p50 ms", "p99 ms", "max ms", "requests"
+        "  {:<10} {:>8} {:>8} {:>8} {:>8} {:>8} {:>14}",
+        "shape", "bytes", "p50 ms", "p99 ms", "max ms", "requests", "CPU/review µs"
     );
     for r in results {
         let p99 = quantile(&r.ms, 0.99);
         ok &= p99 <= P99_GOAL_MS;
         println!(
-            "  {:<10} {:>8} {:>8.3} {:>8.3} {:>8.3} {:>8}",
+            "  {:<10} {:>8} {:>8.3} {:>8.3} {:>8.3} {:>8} {:>14.0}",
             r.shape,
             r.bytes,
             quantile(&r.ms, 0.5),
             p99,
             quantile(&r.ms, 1.0),
-            r.ms.len()
+            r.ms.len(),
+            r.cpu_us
         );
     }
     println!(

@@ -163,23 +163,38 @@ impl Pool {
         let wall = start.elapsed();
         let mut latencies_ms = Vec::with_capacity(answers.len());
         for (took, (status, body)) in answers {
-            if status != 201 {
-                bail!(
-                    "a create answered HTTP {status}: {}",
-                    String::from_utf8_lossy(&body)
-                );
-            }
-            let injected = contains(&body, br#""respawn.dev/status":"injected""#);
-            ensure!(
-                injected == (expect == Expect::Injected),
-                "a created pod should be {expect:?} but is {}: {}",
-                if injected { "injected" } else { "plain" },
-                String::from_utf8_lossy(&body)
-            );
+            check(status, &body, expect)?;
             latencies_ms.push(took.as_secs_f64() * 1e3);
         }
         Ok(Segment { latencies_ms, wall })
     }
+
+    /// One timed create on connection 0, checked against `expect`: its latency in ms.
+    pub async fn create_one(&self, create: &Create, expect: Expect) -> Result<f64> {
+        let t = Instant::now();
+        let (status, body) = self.post(0, &create.path, create.body.clone()).await?;
+        let ms = t.elapsed().as_secs_f64() * 1e3;
+        check(status, &body, expect)?;
+        Ok(ms)
+    }
+}
+
+/// A create's answer must be HTTP 201 and the pod `expect`ed.
+fn check(status: u16, body: &[u8], expect: Expect) -> Result<()> {
+    if status != 201 {
+        bail!(
+            "a create answered HTTP {status}: {}",
+            String::from_utf8_lossy(body)
+        );
+    }
+    let injected = contains(body, br#""respawn.dev/status":"injected""#);
+    ensure!(
+        injected == (expect == Expect::Injected),
+        "a created pod should be {expect:?} but is {}: {}",
+        if injected { "injected" } else { "plain" },
+        String::from_utf8_lossy(body)
+    );
+    Ok(())
 }
 
 fn contains(hay: &[u8], needle: &[u8]) -> bool {

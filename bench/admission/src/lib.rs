@@ -8,6 +8,7 @@ pub mod client;
 pub mod cluster;
 pub mod cpu;
 pub mod handler;
+pub mod interleave;
 pub mod machine;
 pub mod modes;
 pub mod noop;

@@ -83,6 +83,15 @@ pub enum Namespaces {
     NoWait,
 }
 
+/// The grain of interleaving in 1-client blocks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Interleave {
+    /// Groups of one pod per mode, each group shuffled (`interleave.rs`).
+    Pod,
+    /// One segment per mode, as at more clients.
+    Segment,
+}
+
 /// How the webhook configurations come and go.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Configs {
@@ -113,6 +122,8 @@ pub struct Knobs {
     pub namespaces: Namespaces,
     /// Webhook configuration policy.
     pub configs: Configs,
+    /// Interleaving grain at 1 client.
+    pub interleave: Interleave,
     /// Pause before each segment, so the previous segment's asynchronous work (watch fan-out,
     /// controller-manager reacting to the pods) does not land in it.
     pub settle: Duration,
@@ -167,6 +178,11 @@ impl Knobs {
                 "static" => Configs::Static,
                 "churn" => Configs::Churn,
                 o => bail!("BENCH_CONFIGS={o}: static or churn"),
+            },
+            interleave: match var("BENCH_INTERLEAVE", "pod").as_str() {
+                "pod" => Interleave::Pod,
+                "segment" => Interleave::Segment,
+                o => bail!("BENCH_INTERLEAVE={o}: pod or segment"),
             },
             settle: Duration::from_millis(num("BENCH_SETTLE_MS", 100)? as u64),
             modes: var("BENCH_MODES", "PFNR")

@@ -50,6 +50,9 @@ fn paired(a: &[&Record], b: &[&Record], f: impl Fn(&Record, &Record) -> f64) -> 
 
 /// Server-side CPU ns per pod of a segment (every process but the load generator).
 fn server_cpu(r: &Record) -> f64 {
+    if r.cpu.is_empty() {
+        return f64::NAN; // a pod-interleaved block: no per-mode CPU
+    }
     let ns: u64 = r
         .cpu
         .iter()
@@ -74,7 +77,7 @@ pub fn print(run: &Run, shapes: &[Shape], knobs: &Knobs) -> Vec<Verdict> {
             let cell = |m: Mode| cells.get(&(si, clients, m)).unwrap_or(&empty);
             println!();
             println!(
-                "## {} pods ({p_size} B plain, {f_size} B final: respawn adds {} B), {clients} client{}, {} pods per segment, {} rounds",
+                "## {} pods ({p_size} B plain, {f_size} B final: respawn adds {} B), {clients} client{}, {} pods per mode and round, {} rounds",
                 shape.name,
                 f_size - p_size.min(f_size),
                 if clients == 1 { "" } else { "s" },
@@ -135,13 +138,20 @@ pub fn print(run: &Run, shapes: &[Shape], knobs: &Knobs) -> Vec<Verdict> {
                 "    F/P {}   (the final pods vs the plain ones, both without webhook)",
                 v.f_p.show(3)
             );
-            println!(
-                "  the same from server CPU per pod (apiserver, etcd, controller manager, webhooks; other load \
+            let cpu_ratio = by_cpu(Mode::Respawn, Mode::Final);
+            if cpu_ratio.n == 0 {
+                println!(
+                    "  (no server CPU per pod at this client count: its modes are interleaved pod by pod)"
+                );
+            } else {
+                println!(
+                    "  the same from server CPU per pod (apiserver, etcd, controller manager, webhooks; other load \
                  barely moves it): R/F {}  N/P {}  F/P {}",
-                by_cpu(Mode::Respawn, Mode::Final).show(3),
-                by_cpu(Mode::Noop, Mode::Plain).show(3),
-                by_cpu(Mode::Final, Mode::Plain).show(3)
-            );
+                    cpu_ratio.show(3),
+                    by_cpu(Mode::Noop, Mode::Plain).show(3),
+                    by_cpu(Mode::Final, Mode::Plain).show(3)
+                );
+            }
             println!(
                 "  p50 added per round, ms: R−F {}   N−P {}",
                 v.r_minus_f.show(2),
@@ -182,15 +192,19 @@ fn pass_miss(ok: bool) -> &'static str {
 fn print_cpu(run: &Run, shapes: &[Shape], knobs: &Knobs) {
     let names: Vec<String> = run
         .records
-        .first()
+        .iter()
+        .find(|r| !r.cpu.is_empty())
         .map(|r| r.cpu.keys().cloned().collect())
         .unwrap_or_default();
     println!();
     println!(
-        "## CPU per pod, ms (sum over the segments of all rounds and client counts / pods; \
-         /proc/PID/task/*/schedstat)"
+        "## CPU per pod, ms (sum over the segments of all rounds / their pods; /proc/PID/task/*/schedstat; \
+         segments only: pod-interleaved 1-client blocks cannot be split by mode)"
     );
     for (si, shape) in shapes.iter().enumerate() {
+        if !run.records.iter().any(|r| r.shape == si && !r.cpu.is_empty()) {
+            continue;
+        }
         println!("  {}", shape.name);
         println!(
             "    mode {} {:>10}",
@@ -202,7 +216,7 @@ fn print_cpu(run: &Run, shapes: &[Shape], knobs: &Knobs) {
             let recs: Vec<&Record> = run
                 .records
                 .iter()
-                .filter(|r| r.shape == si && r.mode == m)
+                .filter(|r| r.shape == si && r.mode == m && !r.cpu.is_empty())
                 .collect();
             let pods: usize = recs.iter().map(|r| r.segment.latencies_ms.len()).sum();
             let per = |name: &str| {

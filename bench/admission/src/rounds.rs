@@ -12,7 +12,7 @@ use anyhow::{Context, Result, bail, ensure};
 use crate::client::{Create, Pool, Segment};
 use crate::cluster::Cluster;
 use crate::cpu::{self, Procs, Sample};
-use crate::modes::{Configs, Knobs, Mode, Namespaces, Order, Rng};
+use crate::modes::{Configs, Interleave, Knobs, Mode, Namespaces, Order, Rng};
 use crate::noop::Noop;
 use crate::shapes::{self, Shape};
 
@@ -107,6 +107,17 @@ impl Bench<'_> {
                 rng.shuffle(&mut blocks);
             }
             for &(shape, clients) in &blocks {
+                if clients == 1
+                    && self.knobs.interleave == Interleave::Pod
+                    && self.knobs.configs == Configs::Static
+                {
+                    let (records, noop) = self.interleaved_block(round, shape, &mut rng).await?;
+                    run.noop_expected += noop;
+                    if round > 0 {
+                        run.records.extend(records);
+                    }
+                    continue;
+                }
                 let mut modes = self.knobs.modes.clone();
                 if self.knobs.order == Order::Random {
                     rng.shuffle(&mut modes);
@@ -170,7 +181,7 @@ impl Bench<'_> {
         Ok(noop_calls)
     }
 
-    fn create(&self, round: usize, shape: &Shape, mode: Mode, name: &str) -> Create {
+    pub(crate) fn create(&self, round: usize, shape: &Shape, mode: Mode, name: &str) -> Create {
         let pod = if mode == Mode::Final {
             &shape.final_pod
         } else {

@@ -35,9 +35,9 @@ pub async fn apiserver(cluster: &Cluster, knobs: &Knobs) -> Result<()> {
         machine::cores()
     );
     println!(
-        "rounds: {} measured + 1 warm-up (discarded); per round and per (shape, clients) block one segment per \
-         mode, order {:?} (seed {}); {} pods per segment at 1 client, {} at more; clients {:?}; namespaces {:?}; \
-         webhook configurations {:?}{}; modes {}; settle {} ms before each segment",
+        "rounds: {} measured + 1 warm-up (discarded); per round and per (shape, clients) block every mode, \
+         order {:?} (seed {}); {} pods per mode at 1 client, {} at more; clients {:?}; namespaces {:?}; \
+         webhook configurations {:?}{}; modes {}; 1-client blocks interleaved by {:?}; settle {} ms before each segment",
         knobs.rounds,
         knobs.order,
         knobs.seed,
@@ -52,6 +52,7 @@ pub async fn apiserver(cluster: &Cluster, knobs: &Knobs) -> Result<()> {
             " without matchConditions"
         },
         knobs.modes.iter().map(|m| m.letter()).collect::<String>(),
+        knobs.interleave,
         knobs.settle.as_millis()
     );
     println!("load average before: {load_before}");

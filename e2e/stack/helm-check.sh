@@ -108,6 +108,9 @@ templates() {
   expect "$work/opts.json" '[.[] | select(.kind=="MutatingWebhookConfiguration") | .webhooks[].failurePolicy] == ["Fail", "Fail"]' "failurePolicy value"
   render defs --set supervisor.defaults.on-exit=wait --set supervisor.defaults.stop-timeout=30s
   expect "$work/defs.json" '.[] | select(.kind=="Deployment") | .spec.template.spec.containers[0].args | index("--default-setting=on-exit=wait") and index("--default-setting=stop-timeout=30s")' "supervisor.defaults reach --default-setting"
+  render delivery --set webhook.delivery=image-volume --set 'webhook.supervisorPlatforms={linux/amd64}'
+  expect "$work/delivery.json" '.[] | select(.kind=="Deployment") | .spec.template.spec.containers[0].args | index("--delivery=image-volume") and index("--supervisor-platforms=linux/amd64")' "webhook.delivery and webhook.supervisorPlatforms reach the flags"
+  expect "$work/opts.json" '.[] | select(.kind=="Deployment") | .spec.template.spec.containers[0].args | index("--delivery=init-container") and index("--supervisor-platforms=linux/amd64,linux/arm64")' "delivery defaults to init-container, both supervisor platforms"
   # Bad values fail with a message naming the problem.
   local bad
   bad="$("$HELM" template hc "$CHART" --set tls.mode=bogus 2>&1 >/dev/null || true)"
@@ -118,6 +121,8 @@ templates() {
   grep -q 'onLookupFailure' <<<"$bad" || fail "onLookupFailure=maybe should fail clearly, got: $bad"
   bad="$("$HELM" template hc "$CHART" --set supervisor.defaults.colour=blue 2>&1 >/dev/null || true)"
   grep -q 'colour' <<<"$bad" || fail "supervisor.defaults.colour should fail clearly, got: $bad"
+  bad="$("$HELM" template hc "$CHART" --set webhook.delivery=copy 2>&1 >/dev/null || true)"
+  grep -q 'delivery' <<<"$bad" || fail "webhook.delivery=copy should fail clearly, got: $bad"
   pass "bad values fail with clear messages"
 }
 

@@ -9,6 +9,7 @@
 mod argv;
 mod delivery;
 mod qos;
+mod probes;
 mod restart;
 mod security;
 mod stop;

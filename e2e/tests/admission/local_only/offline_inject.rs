@@ -24,7 +24,7 @@ use kube::api::{ListParams, PostParams};
 use respawn_e2e::pods::{self, INIT_NAME, OPT_IN, VOLUME_NAME, assert_injected, assert_untouched};
 use respawn_e2e::stack::repo_root;
 use respawn_e2e::webhooks::eventually;
-use respawn_e2e::{Stack, TempNs, with_ns};
+use respawn_e2e::{Stack, TempNs, node, with_ns};
 use serde_json::Value;
 
 const NEEDS: &str = "the host's respawn-webhook binary reaching the stack's registry, and the webhook's log";
@@ -174,10 +174,29 @@ async fn offline_injected_deployment_is_admitted_as_the_webhook_would_inject_it(
             ns.name,
             seen.join("\n")
         );
-        // FOLLOW-UP (real node, branch `node`): once the stack has a kubelet, also wait for the
-        // pod to run (`respawn_e2e::node::wait_running(&ns, NAME)`) and check that the app runs
-        // under /respawn/respawn (`kubectl logs`, `/respawn/respawn status`). Until then this
-        // proves admission: the stored spec, which is what the kubelet would run.
+        // And it runs under respawn on the node: the kubelet starts /respawn/respawn, which
+        // started the image's argv (generation 1), in the Deployment's pod.
+        let name = pod.metadata.name.clone().context("the pod's name")?;
+        node::wait_running(&ns, &name).await?;
+        let status = node::SupervisorStatus::parse(&node::Kubectl::of(stack)?.exec(
+            &ns.name,
+            &name,
+            Some("web"),
+            &["/respawn/respawn", "status"],
+        )?)?;
+        ensure!(status.generation == 1, "respawn status in the offline-injected pod:\n{}", status.text);
+        let cmdline = node::Kubectl::of(stack)?.exec_raw(
+            &ns.name,
+            &name,
+            Some("web"),
+            &["/bin/busybox", "cat", &format!("/proc/{}/cmdline", status.pid)],
+        )?;
+        let argv: Vec<String> = cmdline
+            .split(|b| *b == 0)
+            .filter(|a| !a.is_empty())
+            .map(|a| String::from_utf8_lossy(a).into_owned())
+            .collect();
+        ensure!(argv == ARGV, "the supervised process runs {argv:?}, not the image's {ARGV:?}");
         Ok(())
     })
     .await

@@ -244,7 +244,7 @@ mod tests {
         )
         .unwrap();
         let (auth, warnings) = LocalAuth::load(Some(&file)).unwrap();
-        assert_eq!(auth.files(), [file.clone()]);
+        assert_eq!(auth.files(), std::slice::from_ref(&file));
         assert_eq!(warnings.len(), 1, "{warnings:?}");
         assert!(
             warnings[0].contains("credsStore \"desktop\"") && warnings[0].contains("other.example"),

@@ -14,7 +14,7 @@ rounds=${BENCH_DELIVERY_ROUNDS:-12}
 e2e/stack/stack.sh up >/dev/null
 eval "$(e2e/stack/stack.sh env)"
 registry="127.0.0.1:$REGISTRY_PORT"
-app_image=$(REGISTRY=$registry e2e/stack/images.sh samples 2>/dev/null | grep "/respawn-sample-app:")
+app_image=$(REGISTRY=$registry e2e/stack/images.sh samples 2>/dev/null | grep "^$registry/respawn-sample-app:")
 ns=bench-delivery-$$
 kubectl create namespace "$ns" >/dev/null
 kubectl label namespace "$ns" respawn.dev/inject=enabled >/dev/null

@@ -14,7 +14,7 @@ N=${BENCH_PROBES:-60}
 e2e/stack/stack.sh up >/dev/null
 eval "$(e2e/stack/stack.sh env)"
 registry="127.0.0.1:$REGISTRY_PORT"
-shell_image=$(REGISTRY=$registry e2e/stack/images.sh samples 2>/dev/null | grep "/respawn-sample-shell:")
+shell_image=$(REGISTRY=$registry e2e/stack/images.sh samples 2>/dev/null | grep "^$registry/respawn-sample-shell:")
 ns=bench-probes-$$
 kubectl create namespace "$ns" >/dev/null
 kubectl label namespace "$ns" respawn.dev/inject=enabled >/dev/null

@@ -128,19 +128,28 @@ fn restarts(pod: &Pod) -> i32 {
     node::status(pod, "app").map_or(0, |s| s.restart_count)
 }
 
-/// Waits until the kubelet restarted pod `name`'s container (liveness killed it), at most `within`.
-async fn wait_killed(ns: &TempNs, name: &str, within: Duration) -> Result<Duration> {
-    let start = Instant::now();
+/// Waits until the kubelet restarted the container of each pod in `names` (liveness killed it),
+/// at most `within` after `since`; returns when each was first seen killed, after `since`.
+async fn wait_killed(ns: &TempNs, names: &[&str], since: Instant, within: Duration) -> Result<Vec<Duration>> {
+    let mut seen: Vec<Option<Duration>> = vec![None; names.len()];
     loop {
-        let pod = ns.pods().get(name).await?;
-        if restarts(&pod) > 0 {
-            return Ok(start.elapsed());
+        for (name, seen) in names.iter().zip(seen.iter_mut()) {
+            if seen.is_none() {
+                let pod = ns.pods().get(name).await?;
+                if restarts(&pod) > 0 {
+                    *seen = Some(since.elapsed());
+                } else {
+                    ensure!(
+                        since.elapsed() < within,
+                        "liveness did not kill {name} within {within:?}:\n{}",
+                        node::describe(&pod)
+                    );
+                }
+            }
         }
-        ensure!(
-            start.elapsed() < within,
-            "liveness did not kill {name} within {within:?}:\n{}",
-            node::describe(&pod)
-        );
+        if seen.iter().all(Option::is_some) {
+            return Ok(seen.into_iter().flatten().collect());
+        }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
@@ -165,20 +174,26 @@ async fn a_restart_longer_than_the_liveness_window_is_not_killed() -> Result<()>
             );
         }
 
-        let (ns_name, k2) = (ns.name.clone(), Kubectl::of(crate::local()?.0)?);
-        let kept_restart = std::thread::spawn(move || {
-            // The keep pod's container may be killed under this exec: its result is not the point.
-            let _ = k2.exec(&ns_name, "kept", None, &[pods::SUPERVISOR_PATH, "restart"]);
-        });
+        // Both restarts at once, each `kubectl exec … respawn restart` in a thread of its own
+        // (it returns when the new generation started); the kept pod is watched meanwhile.
         let t = Instant::now();
-        k.exec(&ns.name, "ours", None, &[pods::SUPERVISOR_PATH, "restart"])?;
-        let took = t.elapsed();
+        let restart = |pod: &'static str| {
+            let (ns_name, k) = (ns.name.clone(), Kubectl::of(crate::local()?.0)?);
+            anyhow::Ok(std::thread::spawn(move || {
+                let r = k.exec(&ns_name, pod, None, &[pods::SUPERVISOR_PATH, "restart"]);
+                (r, t.elapsed())
+            }))
+        };
+        let (ours_restart, kept_restart) = (restart("ours")?, restart("kept")?);
+        let killed_after = wait_killed(&ns, &["kept"], t, Duration::from_secs(DRAIN_SECONDS + 20)).await?[0];
+        // The keep pod's container may be killed under its exec: that result is not the point.
+        kept_restart.join().ok();
+        let (result, took) = ours_restart.join().map_err(|_| anyhow::anyhow!("the exec thread panicked"))?;
+        result.context("kubectl exec ours -- respawn restart")?;
         ensure!(
             took > WINDOW,
             "the restart took {took:?}, not longer than the liveness window {WINDOW:?}: the test proves nothing"
         );
-        let killed_after = wait_killed(&ns, "kept", Duration::from_secs(DRAIN_SECONDS + 20)).await?;
-        kept_restart.join().ok();
 
         // Ours: a window and more after the restart, still the same container, generation 2,
         // its new process serving (the probe checks it again after the grace).
@@ -208,13 +223,14 @@ async fn a_hung_app_is_still_killed_by_liveness() -> Result<()> {
         create_pair(&ns, &images.sample_shell, false).await?;
         // Freeze each httpd (the supervised process itself: the script execs it). The kernel
         // still accepts connections; nothing answers them.
+        let t = Instant::now();
         for name in ["ours", "kept"] {
             let pid = status(&k, &ns.name, name)?.pid;
             k.exec(&ns.name, name, None, &["/bin/busybox", "kill", "-STOP", &pid.to_string()])?;
         }
         let limit = WINDOW + Duration::from_secs(20);
-        let ours = wait_killed(&ns, "ours", limit).await?;
-        let kept = wait_killed(&ns, "kept", limit).await?;
+        let killed = wait_killed(&ns, &["ours", "kept"], t, limit).await?;
+        let (ours, kept) = (killed[0], killed[1]);
         let pod = ns.pods().get("ours").await?;
         let events = k.run(&["-n", &ns.name, "get", "events", "--field-selector", "involvedObject.name=ours", "-o", "json"])?;
         // The message is respawn's (`respawn: probe failed: …`) or the kubelet's own when the

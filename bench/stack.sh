@@ -7,6 +7,8 @@
 # respawn-webhook logs at its default level (info), not the e2e suite's debug.
 export RESPAWN_STACK_DIR="${RESPAWN_STACK_DIR:-$PWD/.stack-bench}"
 export RESPAWN_WEBHOOK_LOG="${RESPAWN_WEBHOOK_LOG:-info}"
+# Admission alone: no scheduler, no node; pods stay Pending (nothing but admission is timed).
+export RESPAWN_STACK_ADMISSION_ONLY=1
 
 bench_stack_up() {
   if [ -z "${BENCH_KEEP_STACK:-}" ]; then

@@ -60,7 +60,7 @@ case "${1:-}" in
       --service-account-signing-key-file "$STACK_PKI/sa.key" \
       --service-cluster-ip-range 10.96.0.0/16 \
       --enable-admission-plugins NamespaceLifecycle,ServiceAccount,PodSecurity,MutatingAdmissionWebhook,ValidatingAdmissionWebhook \
-      --enable-priority-and-fairness=false --profiling=false \
+      --enable-priority-and-fairness=false --profiling="${RESPAWN_APISERVER_PROFILING:-false}" \
       --cert-dir "$RESPAWN_STACK_DIR/apiserver-certs" -v 1
     if ! wait_for kube-apiserver 90 api_ready; then tail_log kube-apiserver; die "kube-apiserver did not become ready"; fi
     env_set KUBECONFIG "$KUBECONFIG_FILE"

@@ -10,6 +10,8 @@
 #                     with KUBECONFIG and a PATH with the stack's kubectl first
 #   stack.sh status   which components run
 #   stack.sh logs [NAME]  tail the logs
+# RESPAWN_STACK_ADMISSION_ONLY=1: no kube-scheduler and no node — pods are admitted and stay
+# Pending (the admission benchmarks, bench/stack.sh, measure admission alone).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 source "$here/lib.sh"
@@ -18,23 +20,25 @@ KUBE_TOOLS=(kube-apiserver kube-controller-manager kube-scheduler kubelet kubect
 
 up() {
   "$here/build-kube.sh" "${KUBE_TOOLS[@]}" >/dev/null
-  "$here/build-node.sh" >/dev/null
+  local node_too=1
+  [ -z "${RESPAWN_STACK_ADMISSION_ONLY:-}" ] || node_too=
+  [ -z "$node_too" ] || "$here/build-node.sh" >/dev/null
   # The registries (and the test-image push) are independent of the control plane: in parallel.
   "$here/e2e-registry.sh" up &
   local registry=$!
   "$here/etcd.sh" up
   "$here/apiserver.sh" up
   "$here/controller-manager.sh" up
-  "$here/scheduler.sh" up
+  [ -z "$node_too" ] || "$here/scheduler.sh" up
   wait "$registry" || die "the registries did not start"
   # The node reads the registries' ports (plain-HTTP hosts); it starts while the webhook does.
-  "$here/node.sh" up &
-  local node=$!
+  local node=
+  if [ -n "$node_too" ]; then "$here/node.sh" up & node=$!; fi
   if [ -z "${RESPAWN_E2E_NO_WEBHOOK:-}" ]; then
     "$here/webhook.sh" up
     "$here/webhook-config.sh" apply
   fi
-  wait "$node" || die "the node did not start (e2e/stack/stack.sh logs kubelet, logs containerd)"
+  [ -z "$node" ] || wait "$node" || die "the node did not start (e2e/stack/stack.sh logs kubelet, logs containerd)"
   mkdir -p "$RESPAWN_STACK_DIR/bin"
   ln -sfn "$RESPAWN_CACHE/kube/$KUBE_VERSION/kubectl" "$RESPAWN_STACK_DIR/bin/kubectl"
   env_set RESPAWN_STACK_DIR "$RESPAWN_STACK_DIR"

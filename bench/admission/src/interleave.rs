@@ -69,7 +69,7 @@ impl Bench<'_> {
                 .map(|(_, ms)| *ms)
                 .collect();
             let busy_ms: f64 = latencies_ms.iter().sum();
-            if mode == Mode::Noop {
+            if mode.via_noop() {
                 noop += latencies_ms.len() as u64;
             }
             records.push(Record {

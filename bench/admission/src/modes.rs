@@ -1,4 +1,4 @@
-//! The four modes and how a run is laid out (knobs from the environment).
+//! The five modes and how a run is laid out (knobs from the environment).
 
 use std::time::Duration;
 
@@ -15,20 +15,25 @@ pub enum Mode {
     Final,
     /// N: plain pods through a webhook that changes nothing.
     Noop,
+    /// A: plain pods through a webhook whose patch adds one annotation — the floor of any
+    /// webhook that mutates (the apiserver applies a patch: encode, apply, decode, compare, and a
+    /// second round of the mutating chain).
+    Annotate,
     /// R: plain pods injected by respawn-webhook.
     Respawn,
 }
 
 impl Mode {
     /// In report order.
-    pub const ALL: [Mode; 4] = [Mode::Plain, Mode::Final, Mode::Noop, Mode::Respawn];
+    pub const ALL: [Mode; 5] = [Mode::Plain, Mode::Final, Mode::Noop, Mode::Annotate, Mode::Respawn];
 
-    /// P, F, N or R.
+    /// P, F, N, A or R.
     pub fn letter(self) -> char {
         match self {
             Mode::Plain => 'P',
             Mode::Final => 'F',
             Mode::Noop => 'N',
+            Mode::Annotate => 'A',
             Mode::Respawn => 'R',
         }
     }
@@ -39,6 +44,7 @@ impl Mode {
             Mode::Plain => "plain",
             Mode::Final => "final",
             Mode::Noop => "noop",
+            Mode::Annotate => "annotate",
             Mode::Respawn => "respawn",
         }
     }
@@ -46,15 +52,21 @@ impl Mode {
     /// What a created pod of this mode must look like.
     pub fn expect(self) -> Expect {
         match self {
-            Mode::Plain | Mode::Noop => Expect::Plain,
+            Mode::Plain | Mode::Noop | Mode::Annotate => Expect::Plain,
             Mode::Final | Mode::Respawn => Expect::Injected,
         }
+    }
+
+    /// Served by the `noop-webhook` process (N and A).
+    pub fn via_noop(self) -> bool {
+        matches!(self, Mode::Noop | Mode::Annotate)
     }
 
     /// The mode's webhook configuration, if it has one.
     pub fn config_name(self) -> Option<&'static str> {
         match self {
             Mode::Noop => Some("respawn-bench-noop"),
+            Mode::Annotate => Some("respawn-bench-annotate"),
             Mode::Respawn => Some("respawn-bench-respawn"),
             Mode::Plain | Mode::Final => None,
         }
@@ -127,7 +139,7 @@ pub struct Knobs {
     /// Pause before each segment, so the previous segment's asynchronous work (watch fan-out,
     /// controller-manager reacting to the pods) does not land in it.
     pub settle: Duration,
-    /// The modes measured (all four unless `BENCH_MODES` picks some, e.g. to profile one).
+    /// The modes measured (all five unless `BENCH_MODES` picks some, e.g. to profile one).
     pub modes: Vec<Mode>,
     /// Whether the webhook configurations carry the chart's `matchConditions` (its default
     /// `admission.skipInjected: true`): a CEL expression the apiserver evaluates per pod.
@@ -185,7 +197,7 @@ impl Knobs {
                 o => bail!("BENCH_INTERLEAVE={o}: pod or segment"),
             },
             settle: Duration::from_millis(num("BENCH_SETTLE_MS", 100)? as u64),
-            modes: var("BENCH_MODES", "PFNR")
+            modes: var("BENCH_MODES", "PFNAR")
                 .chars()
                 .filter(|c| !c.is_whitespace() && *c != ',')
                 .map(|c| {
@@ -194,7 +206,7 @@ impl Knobs {
                         .find(|m| m.letter() == c.to_ascii_uppercase())
                 })
                 .collect::<Option<Vec<Mode>>>()
-                .context("BENCH_MODES: letters of P, F, N, R")?,
+                .context("BENCH_MODES: letters of P, F, N, A, R")?,
             match_conditions: var("BENCH_MATCH_CONDITIONS", "1") != "0",
             max_time: Duration::from_secs(num("BENCH_MAX_SECONDS", 480)? as u64),
         })
@@ -265,11 +277,11 @@ mod tests {
         assert_eq!(sorted, (0..10).collect::<Vec<_>>());
         let mut orders = std::collections::HashSet::new();
         let mut rng = Rng::new(1);
-        for _ in 0..200 {
+        for _ in 0..3000 {
             let mut m = Mode::ALL;
             rng.shuffle(&mut m);
             orders.insert(m);
         }
-        assert_eq!(orders.len(), 24, "every order of four modes comes up");
+        assert_eq!(orders.len(), 120, "every order of the five modes comes up");
     }
 }

@@ -10,8 +10,10 @@ use serde_json::Value;
 
 /// The running no-op webhook.
 pub struct Noop {
-    /// `https://127.0.0.1:PORT/mutate`.
+    /// `https://127.0.0.1:PORT/mutate`: answers without a patch (anchor N).
     pub url: String,
+    /// `https://127.0.0.1:PORT/annotate`: a patch adding one annotation (anchor A).
+    pub annotate_url: String,
     /// PEM of the CA that signed its certificate.
     pub ca_pem: String,
     stats: String,
@@ -64,12 +66,23 @@ impl Noop {
                 .map(str::to_string)
                 .context("noop-webhook hello")
         };
+        let url = field("url")?;
         Ok(Noop {
-            url: field("url")?,
+            annotate_url: url.replace("/mutate", "/annotate"),
+            url,
             ca_pem: field("ca_pem")?,
             stats: field("stats")?,
             child,
         })
+    }
+
+    /// The endpoint of anchor `mode` (N or A).
+    pub fn url_for(&self, mode: crate::modes::Mode) -> &str {
+        if mode == crate::modes::Mode::Annotate {
+            &self.annotate_url
+        } else {
+            &self.url
+        }
     }
 
     /// The process id (for CPU accounting).

@@ -28,6 +28,8 @@ pub struct Verdict {
     pub n_p: Spread,
     /// See `r_f`.
     pub f_p: Spread,
+    /// See `r_f` (NaN when A was not measured).
+    pub a_p: Spread,
     /// Median per-round p50 differences, ms.
     pub r_minus_f: Spread,
     /// See `r_minus_f`.
@@ -121,6 +123,7 @@ pub fn print(run: &Run, shapes: &[Shape], knobs: &Knobs) -> Vec<Verdict> {
                 r_f: ratio(Mode::Respawn, Mode::Final),
                 n_p: ratio(Mode::Noop, Mode::Plain),
                 f_p: ratio(Mode::Final, Mode::Plain),
+                a_p: ratio(Mode::Annotate, Mode::Plain),
                 r_minus_f: added(Mode::Respawn, Mode::Final),
                 n_minus_p: added(Mode::Noop, Mode::Plain),
                 pass: false,
@@ -138,6 +141,10 @@ pub fn print(run: &Run, shapes: &[Shape], knobs: &Knobs) -> Vec<Verdict> {
                 "    F/P {}   (the final pods vs the plain ones, both without webhook)",
                 v.f_p.show(3)
             );
+            println!(
+                "    A/P {}   (a webhook whose patch adds one annotation vs no webhook: the floor of any mutation)",
+                v.a_p.show(3)
+            );
             let cpu_ratio = by_cpu(Mode::Respawn, Mode::Final);
             if cpu_ratio.n == 0 {
                 println!(
@@ -146,16 +153,18 @@ pub fn print(run: &Run, shapes: &[Shape], knobs: &Knobs) -> Vec<Verdict> {
             } else {
                 println!(
                     "  the same from server CPU per pod (apiserver, etcd, controller manager, webhooks; other load \
-                 barely moves it): R/F {}  N/P {}  F/P {}",
+                 barely moves it): R/F {}  N/P {}  F/P {}  A/P {}",
                     cpu_ratio.show(3),
                     by_cpu(Mode::Noop, Mode::Plain).show(3),
-                    by_cpu(Mode::Final, Mode::Plain).show(3)
+                    by_cpu(Mode::Final, Mode::Plain).show(3),
+                    by_cpu(Mode::Annotate, Mode::Plain).show(3)
                 );
             }
             println!(
-                "  p50 added per round, ms: R−F {}   N−P {}",
+                "  p50 added per round, ms: R−F {}   N−P {}   A−P {}",
                 v.r_minus_f.show(2),
-                v.n_minus_p.show(2)
+                v.n_minus_p.show(2),
+                added(Mode::Annotate, Mode::Plain).show(2)
             );
             let ratio_ok = v.r_f.median >= v.n_p.median - RATIO_MARGIN;
             let p50_ok = clients != 1 || v.r_minus_f.median <= v.n_minus_p.median + P50_MARGIN_MS;
@@ -238,9 +247,10 @@ fn print_cpu(run: &Run, shapes: &[Shape], knobs: &Knobs) {
             );
         }
         println!(
-            "    CPU added per pod: R−F {:+.3} ms, N−P {:+.3} ms",
+            "    CPU added per pod: R−F {:+.3} ms, N−P {:+.3} ms, A−P {:+.3} ms",
             totals[&Mode::Respawn] - totals[&Mode::Final],
             totals[&Mode::Noop] - totals[&Mode::Plain],
+            totals[&Mode::Annotate] - totals[&Mode::Plain],
         );
     }
     let _ = knobs;

@@ -125,7 +125,7 @@ impl Bench<'_> {
                 for (position, &mode) in modes.iter().enumerate() {
                     let (segment, cpu, others, probes) = self.segment(round, shape, clients, mode).await?;
                     run.noop_expected += probes;
-                    if mode == Mode::Noop {
+                    if mode.via_noop() {
                         run.noop_expected += segment.latencies_ms.len() as u64;
                     }
                     if round > 0 {
@@ -175,7 +175,7 @@ impl Bench<'_> {
             for shape in self.shapes {
                 let creates = vec![self.create(round, shape, mode, &format!("warm-{}", shape.name))];
                 self.pool.segment(Arc::new(creates), 1, mode.expect()).await?;
-                noop_calls += u64::from(mode == Mode::Noop);
+                noop_calls += u64::from(mode.via_noop());
             }
         }
         Ok(noop_calls)
@@ -245,8 +245,8 @@ impl Bench<'_> {
     /// Churn only: creates `mode`'s configuration and waits until a dry run in its namespace
     /// shows it in force. Returns the no-op reviews the probes caused.
     async fn config_on(&self, round: usize, mode: Mode, name: &str) -> Result<u64> {
-        let url = if mode == Mode::Noop {
-            (self.noop.url.clone(), self.noop.ca_pem.clone())
+        let url = if mode.via_noop() {
+            (self.noop.url_for(mode).to_string(), self.noop.ca_pem.clone())
         } else {
             respawn_endpoint(self.cluster)?
         };
@@ -328,6 +328,7 @@ pub async fn wait_in_force(
         let in_force = match mode {
             Mode::Respawn => stored["metadata"]["annotations"]["respawn.dev/status"] == "injected",
             Mode::Noop => after > before,
+            Mode::Annotate => stored["metadata"]["annotations"]["bench.respawn.dev/annotated"] == "true",
             Mode::Plain | Mode::Final => true,
         };
         if in_force {

@@ -64,7 +64,7 @@ pub async fn apiserver(cluster: &Cluster, knobs: &Knobs) -> Result<()> {
     let noop = Noop::start().context("the no-op webhook (anchor N) did not start")?;
     let respawn = respawn_endpoint(cluster)?;
     let id = run_id();
-    let setup: Vec<(Mode, String)> = [Mode::Respawn, Mode::Noop, Mode::Final]
+    let setup: Vec<(Mode, String)> = [Mode::Respawn, Mode::Noop, Mode::Annotate, Mode::Final]
         .iter()
         .map(|&m| (m, format!("rb-{id}-setup-{}", m.label())))
         .collect();
@@ -74,16 +74,17 @@ pub async fn apiserver(cluster: &Cluster, knobs: &Knobs) -> Result<()> {
     let configs = [
         (Mode::Respawn, respawn.clone()),
         (Mode::Noop, (noop.url.clone(), noop.ca_pem.clone())),
+        (Mode::Annotate, (noop.annotate_url.clone(), noop.ca_pem.clone())),
     ];
     for (m, (url, ca)) in &configs {
-        let name = m.config_name().expect("N and R have configurations");
+        let name = m.config_name().expect("N, A and R have configurations");
         cluster
             .apply_webhook_config(name, m.label(), url, ca, knobs.match_conditions)
             .await?;
     }
     let registry = cluster.stack.registry()?;
     let probe = shapes::load("small", &registry)?;
-    for (m, ns) in &setup[..2] {
+    for (m, ns) in &setup[..3] {
         wait_in_force(cluster, &noop, ns, *m, &probe)
             .await
             .with_context(|| format!("anchor {}", m.letter()))?;
@@ -91,7 +92,7 @@ pub async fn apiserver(cluster: &Cluster, knobs: &Knobs) -> Result<()> {
     let mut shape_list = Vec::new();
     for name in &knobs.shapes {
         let plain = shapes::load(name, &registry)?;
-        let shape = shapes::derive(cluster, name, plain, &setup[0].1, &setup[2].1)
+        let shape = shapes::derive(cluster, name, plain, &setup[0].1, &setup[3].1)
             .await
             .with_context(|| format!("deriving the final {name} pod"))?;
         println!(
@@ -230,7 +231,7 @@ pub async fn apiserver(cluster: &Cluster, knobs: &Knobs) -> Result<()> {
     println!();
     for v in &verdicts {
         println!(
-            "RESULT {} clients={} R/F={:.3} [IQR {:.3}] N/P={:.3} [IQR {:.3}] F/P={:.3} p50-added R-F={:+.2}ms N-P={:+.2}ms {}",
+            "RESULT {} clients={} R/F={:.3} [IQR {:.3}] N/P={:.3} [IQR {:.3}] F/P={:.3} A/P={:.3} p50-added R-F={:+.2}ms N-P={:+.2}ms {}",
             v.shape,
             v.clients,
             v.r_f.median,
@@ -238,6 +239,7 @@ pub async fn apiserver(cluster: &Cluster, knobs: &Knobs) -> Result<()> {
             v.n_p.median,
             v.n_p.iqr(),
             v.f_p.median,
+            v.a_p.median,
             v.r_minus_f.median,
             v.n_minus_p.median,
             if v.pass { "PASS" } else { "MISS" }

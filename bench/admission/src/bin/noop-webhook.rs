@@ -1,5 +1,6 @@
 //! `noop-webhook`: a mutating admission webhook that changes nothing — the floor any webhook
-//! costs the apiserver (mode N of `respawn-bench apiserver`).
+//! costs the apiserver (mode N of `respawn-bench apiserver`) — and, on `/annotate`, one whose
+//! patch adds a single annotation: the floor of any webhook that mutates (mode A).
 //!
 //! Same transport as respawn-webhook: HTTPS with rustls (ring, TLS 1.3/1.2, ALPN h2 then
 //! http/1.1, so the apiserver chooses HTTP/2 as it does with respawn), served by axum-server on
@@ -42,15 +43,62 @@ struct Review<'a> {
 struct Request<'a> {
     #[serde(borrow)]
     uid: Cow<'a, str>,
+    object: Option<Object>,
 }
 
-async fn mutate(State(counts): State<Arc<Counts>>, version: Version, body: Bytes) -> impl IntoResponse {
+#[derive(serde::Deserialize)]
+struct Object {
+    metadata: Option<Metadata>,
+}
+
+#[derive(serde::Deserialize)]
+struct Metadata {
+    annotations: Option<serde::de::IgnoredAny>,
+}
+
+/// The annotation mode A adds.
+const ANNOTATION: &str = "bench.respawn.dev/annotated";
+
+async fn annotate(State(counts): State<Arc<Counts>>, version: Version, body: Bytes) -> impl IntoResponse {
+    count(&counts, version);
+    let (uid, has_annotations) = match serde_json::from_slice::<Review>(&body) {
+        Ok(Review { request: Some(r) }) => {
+            let has = r
+                .object
+                .and_then(|o| o.metadata)
+                .is_some_and(|m| m.annotations.is_some());
+            (r.uid.into_owned(), has)
+        }
+        _ => {
+            counts.bad.fetch_add(1, Ordering::Relaxed);
+            (String::new(), true)
+        }
+    };
+    let op = if has_annotations {
+        serde_json::json!({"op": "add", "path": format!("/metadata/annotations/{}", ANNOTATION.replace('/', "~1")), "value": "true"})
+    } else {
+        serde_json::json!({"op": "add", "path": "/metadata/annotations", "value": {ANNOTATION: "true"}})
+    };
+    use base64::Engine as _;
+    let patch = base64::engine::general_purpose::STANDARD.encode(serde_json::to_vec(&[op]).expect("json"));
+    let answer = serde_json::json!({
+        "apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview",
+        "response": {"uid": uid, "allowed": true, "patchType": "JSONPatch", "patch": patch}
+    });
+    ([(header::CONTENT_TYPE, "application/json")], Json(answer))
+}
+
+fn count(counts: &Counts, version: Version) {
     let counter = if version == Version::HTTP_2 {
         &counts.h2
     } else {
         &counts.h1
     };
     counter.fetch_add(1, Ordering::Relaxed);
+}
+
+async fn mutate(State(counts): State<Arc<Counts>>, version: Version, body: Bytes) -> impl IntoResponse {
+    count(&counts, version);
     let uid = match serde_json::from_slice::<Review>(&body) {
         Ok(Review { request: Some(r) }) => r.uid.into_owned(),
         _ => {
@@ -106,6 +154,7 @@ async fn main() -> anyhow::Result<()> {
     let (admission, addr) = bind()?;
     let app = Router::new()
         .route("/mutate", post(mutate))
+        .route("/annotate", post(annotate))
         .layer(DefaultBodyLimit::max(4 << 20))
         .with_state(counts.clone());
     let rustls = RustlsConfig::from_config(Arc::new(tls(&cert_pem, &key_pem)?));

@@ -25,7 +25,13 @@ pub enum Mode {
 
 impl Mode {
     /// In report order.
-    pub const ALL: [Mode; 5] = [Mode::Plain, Mode::Final, Mode::Noop, Mode::Annotate, Mode::Respawn];
+    pub const ALL: [Mode; 5] = [
+        Mode::Plain,
+        Mode::Final,
+        Mode::Noop,
+        Mode::Annotate,
+        Mode::Respawn,
+    ];
 
     /// P, F, N, A or R.
     pub fn letter(self) -> char {

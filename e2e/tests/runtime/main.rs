@@ -8,8 +8,8 @@
 
 mod argv;
 mod delivery;
-mod qos;
 mod probes;
+mod qos;
 mod restart;
 mod security;
 mod stop;

@@ -184,7 +184,11 @@ async fn offline_injected_deployment_is_admitted_as_the_webhook_would_inject_it(
             Some("web"),
             &["/respawn/respawn", "status"],
         )?)?;
-        ensure!(status.generation == 1, "respawn status in the offline-injected pod:\n{}", status.text);
+        ensure!(
+            status.generation == 1,
+            "respawn status in the offline-injected pod:\n{}",
+            status.text
+        );
         let cmdline = node::Kubectl::of(stack)?.exec_raw(
             &ns.name,
             &name,
@@ -196,7 +200,10 @@ async fn offline_injected_deployment_is_admitted_as_the_webhook_would_inject_it(
             .filter(|a| !a.is_empty())
             .map(|a| String::from_utf8_lossy(a).into_owned())
             .collect();
-        ensure!(argv == ARGV, "the supervised process runs {argv:?}, not the image's {ARGV:?}");
+        ensure!(
+            argv == ARGV,
+            "the supervised process runs {argv:?}, not the image's {ARGV:?}"
+        );
         Ok(())
     })
     .await

@@ -23,10 +23,9 @@ if [ -t 1 ]; then B=$'\033[1m' D=$'\033[2m' N=$'\033[0m' JQ=(jq -C); else B='' D
 bold() { printf '\n%s== %s%s\n' "$B" "$*" "$N"; }
 info() { printf '   %s\n' "$*"; }
 # k ARGS...: shows `$ kubectl ARGS` and runs it with the stack's kubectl, output indented.
-# (kubectl's "Defaulted container" note is left out: the app is the pod's first container.)
 k() {
   printf '   %s$ kubectl %s%s\n' "$D" "$*" "$N"
-  kubectl "$@" 2>&1 | grep -v '^Defaulted container' | sed 's/^/     /'
+  kubectl "$@" 2>&1 | sed 's/^/     /'
   return "${PIPESTATUS[0]}"
 }
 ms() { echo $(($(date +%s%N) / 1000000)); }

@@ -59,6 +59,27 @@ impl Kubectl {
         Ok(out.stdout)
     }
 
+    /// `kubectl ARGS...` that must succeed: stdout and stderr as text.
+    pub fn output(&self, args: &[&str]) -> Result<(String, String)> {
+        let out = Command::new(&self.bin)
+            .args(args)
+            .env("KUBECONFIG", &self.kubeconfig)
+            .output()
+            .with_context(|| format!("running {}", self.bin))?;
+        let (stdout, stderr) = (
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        );
+        if !out.status.success() {
+            bail!(
+                "`kubectl {}` failed ({}): {stdout}{stderr}",
+                args.join(" "),
+                out.status
+            );
+        }
+        Ok((stdout, stderr))
+    }
+
     /// `kubectl ARGS...` with stdout as text.
     pub fn run(&self, args: &[&str]) -> Result<String> {
         Ok(String::from_utf8_lossy(&self.raw(args)?).into_owned())

@@ -50,8 +50,14 @@ async fn kubectl_exec_respawn_restart_restarts_the_process_not_the_container() -
             "the sample image has a shell; it must prove that none is needed"
         );
 
-        // Exactly what the README tells users to type.
-        let printed = k.exec(&ns.name, "sample", None, &[pods::SUPERVISOR_PATH, "restart"])?;
+        // Exactly what the README tells users to type, and all kubectl says: no "Defaulted
+        // container" notice for the init container (the webhook names the default container).
+        let (printed, said) =
+            k.output(&["-n", &ns.name, "exec", "sample", "--", pods::SUPERVISOR_PATH, "restart"])?;
+        ensure!(
+            said.trim().is_empty(),
+            "kubectl exec printed on stderr: {said}"
+        );
         let logs = k.wait_for_log(&ns.name, "sample", "app", APP_START, 2)?;
         let second = started_pids(&logs, APP_START)[1];
         ensure!(second != first, "the restarted app kept pid {first}");

@@ -30,6 +30,9 @@ pub const PROBES: &str = "respawn.dev/probes";
 pub const PROBE_GRACE: &str = "respawn.dev/probe-grace";
 /// Annotation with the original probes that were rewritten (JSON by container, then field).
 pub const ORIGINAL_PROBES: &str = "respawn.dev/original-probes";
+/// kubectl's default container for `exec`/`logs`; written (the pod's first container) when an
+/// init container is added and the pod does not name one.
+pub const KUBECTL_DEFAULT_CONTAINER: &str = "kubectl.kubernetes.io/default-container";
 
 /// Annotations the webhook reads or writes that are not supervisor settings.
 const OTHER_KNOWN: &[&str] = &[

@@ -342,6 +342,19 @@ pub fn decide(pod: &Pod, plan: &WrapPlan, resolved: &Resolved, cfg: &Injection) 
             None,
         ),
     };
+    // With an init container the pod has two containers, and kubectl says which one it picked
+    // on every `exec` and `logs` ("Defaulted container …"); naming the pod's first container —
+    // kubectl's own default — keeps its choice and drops the notice. A pod's own choice stays.
+    let default_container = install
+        .as_ref()
+        .filter(|_| {
+            !pod.metadata
+                .annotations
+                .as_ref()
+                .is_some_and(|a| a.contains_key(annotations::KUBECTL_DEFAULT_CONTAINER))
+        })
+        .and_then(|_| spec.containers.first())
+        .map(|c| c.name.clone());
     Decision::Inject(Box::new(Mutation {
         volume,
         install,
@@ -350,6 +363,7 @@ pub fn decide(pod: &Pod, plan: &WrapPlan, resolved: &Resolved, cfg: &Injection) 
             (annotations::STATUS, Some("injected".into())),
             (annotations::ORIGINAL_ARGV, Some(originals.to_json())),
             (annotations::ORIGINAL_PROBES, original_probes.non_empty_json()),
+            (annotations::KUBECTL_DEFAULT_CONTAINER, default_container),
         ]
         .into_iter()
         .filter_map(|(k, v)| Some((k.to_string(), v?)))

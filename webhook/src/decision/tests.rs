@@ -281,3 +281,42 @@ fn names_settings_and_delivery() {
 
 #[path = "probes_tests.rs"]
 mod probes;
+
+#[test]
+fn kubectl_default_container_named_only_when_an_init_container_is_added_and_the_pod_names_none() {
+    let default_of = |m: &Mutation| {
+        m.annotations
+            .iter()
+            .find(|(k, _)| k == "kubectl.kubernetes.io/default-container")
+            .map(|(_, v)| v.clone())
+    };
+    let two = |annotations: serde_json::Value| {
+        pod(
+            json!({"metadata": {"annotations": annotations}, "spec": {"containers": [
+                {"name": "web", "image": "x", "command": ["/web"]},
+                {"name": "side", "image": "y", "command": ["/side"]}
+            ]}}),
+        )
+    };
+    let c = cfg();
+    let p = two(json!({}));
+    let m = injected(decide(&p, &planned(&p, &c), &Resolved::new(), &c));
+    assert_eq!(
+        default_of(&m).as_deref(),
+        Some("web"),
+        "kubectl's own default, named"
+    );
+
+    let p = two(json!({"kubectl.kubernetes.io/default-container": "side"}));
+    let m = injected(decide(&p, &planned(&p, &c), &Resolved::new(), &c));
+    assert_eq!(default_of(&m), None, "the pod's own choice stays");
+
+    let p = two(json!({"respawn.dev/delivery": "image-volume"}));
+    let m = injected(decide(&p, &planned(&p, &c), &Resolved::new(), &c));
+    assert!(m.install.is_none());
+    assert_eq!(
+        default_of(&m),
+        None,
+        "no init container, nothing for kubectl to announce"
+    );
+}

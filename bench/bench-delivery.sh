@@ -46,12 +46,14 @@ echo "bench-delivery: pod create -> Ready on the local node, $rounds rounds per 
 run warm-init init-container >/dev/null
 run warm-volume image-volume >/dev/null
 init=() volume=()
+# A failed pod fails the benchmark (an array append would swallow the failure of `$(run …)`).
 for i in $(seq 1 "$rounds"); do
   if [ $((i % 2)) -eq 0 ]; then
-    init+=("$(run "init-$i" init-container)"); volume+=("$(run "volume-$i" image-volume)")
+    a=$(run "init-$i" init-container) || exit 1; b=$(run "volume-$i" image-volume) || exit 1
   else
-    volume+=("$(run "volume-$i" image-volume)"); init+=("$(run "init-$i" init-container)")
+    b=$(run "volume-$i" image-volume) || exit 1; a=$(run "init-$i" init-container) || exit 1
   fi
+  init+=("$a") volume+=("$b")
 done
 python3 - "${init[*]}" "${volume[*]}" <<'EOF'
 import statistics, sys

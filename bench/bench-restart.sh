@@ -29,24 +29,30 @@ fi
 WATCHEXEC=$TOOLS/bin/watchexec
 if [ ! -x "$WATCHEXEC" ]; then
   echo "bench-restart: installing watchexec-cli from crates.io (once, cached; takes minutes)"
-  cargo install --locked --quiet watchexec-cli --root "$TOOLS" || echo "bench-restart: watchexec install FAILED"
+  cargo install --locked --quiet watchexec-cli --root "$TOOLS" ||
+    { echo "bench-restart: FAILED: the anchor watchexec did not install" >&2; exit 1; }
 fi
 DE_VENV=$TOOLS/docker-entrypoint-venv
 if [ ! -x "$DE_VENV/bin/entrypoint" ]; then
   echo "bench-restart: installing docker-entrypoint from PyPI into $DE_VENV (once, cached)"
-  { python3 -m venv "$DE_VENV" && "$DE_VENV/bin/pip" install --quiet docker-entrypoint; } \
-    || echo "bench-restart: docker-entrypoint install FAILED"
+  { python3 -m venv "$DE_VENV" && "$DE_VENV/bin/pip" install --quiet docker-entrypoint; } ||
+    { echo "bench-restart: FAILED: the anchor docker-entrypoint did not install" >&2; exit 1; }
 fi
 ENTR=$(command -v entr || true)
-
-args=(--respawn "$RESPAWN" --stamp "$STAMP" --iters "${BENCH_ITERS:-50}" --de-iters "${BENCH_DE_ITERS:-50}")
-if [ -x "$WATCHEXEC" ]; then args+=(--watchexec "$WATCHEXEC"); else echo "ANCHOR MISSING: watchexec"; fi
-if [ -n "$ENTR" ]; then args+=(--entr "$ENTR"); else echo "ANCHOR MISSING: entr (apt-get install entr)"; fi
-if [ -x "$DE_VENV/bin/entrypoint" ]; then args+=(--docker-entrypoint "$DE_VENV/bin/entrypoint")
-else echo "ANCHOR MISSING: docker-entrypoint"; fi
+# Every anchor or no benchmark: a ratio against nothing is not a figure.
+missing=()
+[ -x "$WATCHEXEC" ] || missing+=(watchexec)
+[ -n "$ENTR" ] || missing+=("entr (make deps installs it)")
+[ -x "$DE_VENV/bin/entrypoint" ] || missing+=(docker-entrypoint)
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "bench-restart: FAILED: anchor(s) missing: ${missing[*]}" >&2
+  exit 1
+fi
+args=(--respawn "$RESPAWN" --stamp "$STAMP" --iters "${BENCH_ITERS:-50}" --de-iters "${BENCH_DE_ITERS:-50}"
+  --watchexec "$WATCHEXEC" --entr "$ENTR" --docker-entrypoint "$DE_VENV/bin/entrypoint")
 
 echo "respawn $("$RESPAWN" --version 2>/dev/null | head -1) ($(stat -c %s "$RESPAWN") bytes, goal <= $((700 * 1024)))"
-[ -x "$WATCHEXEC" ] && echo "anchor: $("$WATCHEXEC" --version | head -1)"
-[ -n "$ENTR" ] && echo "anchor: entr $(dpkg-query -W -f '${Version}' entr 2>/dev/null || echo '?')"
-[ -x "$DE_VENV/bin/pip" ] && echo "anchor: docker-entrypoint $("$DE_VENV/bin/pip" show docker-entrypoint 2>/dev/null | sed -n 's/^Version: //p')"
+echo "anchor: $("$WATCHEXEC" --version | head -1)"
+echo "anchor: entr $(dpkg-query -W -f '${Version}' entr 2>/dev/null || echo '?')"
+echo "anchor: docker-entrypoint $("$DE_VENV/bin/pip" show docker-entrypoint 2>/dev/null | sed -n 's/^Version: //p')"
 exec python3 bench/restart/measure.py "${args[@]}"

@@ -3,7 +3,7 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 for b in ./bench-*.sh; do
-  [ -x "$b" ] || continue
+  [ -x "$b" ] || { echo "bench: FAILED: $b is not executable" >&2; exit 1; }
   echo "=== $b"
   "$b"
 done

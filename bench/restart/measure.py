@@ -226,9 +226,9 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--respawn", required=True)
     ap.add_argument("--stamp", required=True)
-    ap.add_argument("--watchexec")
-    ap.add_argument("--entr")
-    ap.add_argument("--docker-entrypoint")
+    ap.add_argument("--watchexec", required=True)
+    ap.add_argument("--entr", required=True)
+    ap.add_argument("--docker-entrypoint", required=True)
     ap.add_argument("--iters", type=int, default=50)
     ap.add_argument("--de-iters", type=int, default=50)
     ap.add_argument("--tree-files", type=int, default=10000)
@@ -265,12 +265,11 @@ def main():
                              run_cmd([a.respawn, "restart", "--control-socket", sock]), a.iters, 0.02, 0.1, 10,
                              log=log)
     print(results["ctl"].line())
-    if a.docker_entrypoint:
-        out = fresh("de")
-        results["de"] = latency("docker-entrypoint SIGHUP", [a.docker_entrypoint, a.stamp, out], out,
-                                send(signal.SIGHUP), a.de_iters, 0.05, 0.5, 15, log=log)
-        print(results["de"].line())
-    print(f"  ratio SIGHUP p50: respawn vs docker-entrypoint: {ratio(results['hup'], results.get('de'))}")
+    out = fresh("de")
+    results["de"] = latency("docker-entrypoint SIGHUP", [a.docker_entrypoint, a.stamp, out], out,
+                            send(signal.SIGHUP), a.de_iters, 0.05, 0.5, 15, log=log)
+    print(results["de"].line())
+    print(f"  ratio SIGHUP p50: respawn vs docker-entrypoint: {ratio(results['hup'], results['de'])}")
 
     print(f"(b) trigger-file write -> new child exec ({a.iters} iterations)")
     out = fresh("trig")
@@ -293,25 +292,23 @@ def main():
     results["watch"] = latency("respawn      --watch DIR (file write)", cmd, out, write_file(changed), a.iters, 0.15,
                                0.2, 5, log=log)
     print(results["watch"].line())
-    if a.watchexec:
-        out = fresh("wx")
-        cmd = [a.watchexec, "-q", "-r", "-n", "--no-vcs-ignore", "--no-project-ignore", "--no-global-ignore",
-               "-w", trig, "--", a.stamp, out]
-        results["wx"] = latency("watchexec    -r -w FILE", cmd, out, write_file(trig), a.iters, 0.2, 1.0, 5, log=log)
-        print(results["wx"].line())
-        out = fresh("wxdir")
-        cmd = [a.watchexec, "-q", "-r", "-n", "-w", wdir, "--", a.stamp, out]
-        results["wxdir"] = latency("watchexec    -r -w DIR (file write)", cmd, out, write_file(changed), a.iters,
-                                   0.2, 1.0, 5, log=log)
-        print(results["wxdir"].line())
-    if a.entr:
-        out = fresh("entr")
-        results["entr"] = latency("entr         -rn (file on stdin)", [a.entr, "-rn", a.stamp, out], out,
-                                  write_file(trig), a.iters, 0.2, 0.5, 5, stdin=trig + "\n", log=log)
-        print(results["entr"].line())
-    print(f"  ratio p50: respawn --trigger-file vs watchexec: {ratio(results['trig'], results.get('wx'))}, "
-          f"vs entr: {ratio(results['trig'], results.get('entr'))}")
-    print(f"  ratio p50: respawn --watch DIR vs watchexec -w DIR: {ratio(results['watch'], results.get('wxdir'))}")
+    out = fresh("wx")
+    cmd = [a.watchexec, "-q", "-r", "-n", "--no-vcs-ignore", "--no-project-ignore", "--no-global-ignore",
+           "-w", trig, "--", a.stamp, out]
+    results["wx"] = latency("watchexec    -r -w FILE", cmd, out, write_file(trig), a.iters, 0.2, 1.0, 5, log=log)
+    print(results["wx"].line())
+    out = fresh("wxdir")
+    cmd = [a.watchexec, "-q", "-r", "-n", "-w", wdir, "--", a.stamp, out]
+    results["wxdir"] = latency("watchexec    -r -w DIR (file write)", cmd, out, write_file(changed), a.iters,
+                               0.2, 1.0, 5, log=log)
+    print(results["wxdir"].line())
+    out = fresh("entr")
+    results["entr"] = latency("entr         -rn (file on stdin)", [a.entr, "-rn", a.stamp, out], out,
+                              write_file(trig), a.iters, 0.2, 0.5, 5, stdin=trig + "\n", log=log)
+    print(results["entr"].line())
+    print(f"  ratio p50: respawn --trigger-file vs watchexec: {ratio(results['trig'], results['wx'])}, "
+          f"vs entr: {ratio(results['trig'], results['entr'])}")
+    print(f"  ratio p50: respawn --watch DIR vs watchexec -w DIR: {ratio(results['watch'], results['wxdir'])}")
 
     print(f"(c) idle RSS watching a {a.tree_files}-file tree")
     tree = os.path.join(work, "tree")
@@ -324,16 +321,21 @@ def main():
                                log=log)
     print(f"  respawn   --watch: {r_rss} KiB VmRSS, {r_w} inotify watches, {r_wk:.1f} wake-ups/s" if r_rss
           else "  respawn: did not start")
-    if a.watchexec:
-        out = fresh("rsswx")
-        w_rss, w_w, w_wk = rss_kib([a.watchexec, "-q", "-n", "-w", tree, "--", a.stamp, out], out, 3.0, log=log)
-        print(f"  watchexec -w:      {w_rss} KiB VmRSS, {w_w} inotify watches, {w_wk:.1f} wake-ups/s")
-        if r_rss and w_rss:
-            print(f"  ratio RSS: watchexec / respawn = {w_rss / r_rss:.1f}x")
+    out = fresh("rsswx")
+    w_rss, w_w, w_wk = rss_kib([a.watchexec, "-q", "-n", "-w", tree, "--", a.stamp, out], out, 3.0, log=log)
+    print(f"  watchexec -w:      {w_rss} KiB VmRSS, {w_w} inotify watches, {w_wk:.1f} wake-ups/s")
+    if r_rss and w_rss:
+        print(f"  ratio RSS: watchexec / respawn = {w_rss / r_rss:.1f}x")
     if r_rss and r_w == 0:
         print("  NOTE: respawn holds no inotify watch: --watch is not wired into the event loop yet")
     shutil.rmtree(tree, ignore_errors=True)
     print(f"(logs of the supervisors and the stamps: {work})")
+    # A measurement that failed — respawn's or an anchor's — fails the benchmark.
+    failed = [r.name.strip() for r in results.values() if r.error]
+    if not (r_rss and w_rss):
+        failed.append("idle RSS: " + ("respawn" if not r_rss else "watchexec"))
+    if failed:
+        sys.exit("bench-restart: FAILED: no figure for " + ", ".join(failed))
 
 
 if __name__ == "__main__":

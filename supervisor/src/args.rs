@@ -209,7 +209,8 @@ fn collect_opts(
 }
 
 /// `respawn probe …` with the grammar the webhook renders it in (`respawn_settings::probe`);
-/// the control socket comes from `RESPAWN_CONTROL_SOCKET` unless `--control-socket` is given.
+/// the control socket comes from `RESPAWN_CONTROL_SOCKET` unless `--control-socket` is given,
+/// and a network check's address from `RESPAWN_POD_IP` unless `--host` is given.
 fn parse_probe(args: &[OsString], env: &[(OsString, OsString)]) -> Result<Invocation, UsageError> {
     let options = args.iter().take_while(|a| *a != "--");
     if options.into_iter().any(|a| a == "--help" || a == "-h") {
@@ -218,6 +219,11 @@ fn parse_probe(args: &[OsString], env: &[(OsString, OsString)]) -> Result<Invoca
     let mut p = settings::probe(args).map_err(|e| usage(format!("probe: {e}")))?;
     if p.control_socket.is_none() {
         p.control_socket = env_value(env, "RESPAWN_CONTROL_SOCKET");
+    }
+    if let settings::Check::TcpSocket { host, .. } | settings::Check::HttpGet { host, .. } = &mut p.check {
+        if host.is_none() {
+            *host = env_value(env, settings::POD_IP_ENV).and_then(|v| v.trim().parse().ok());
+        }
     }
     Ok(Invocation::Probe(Box::new(p)))
 }

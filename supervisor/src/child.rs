@@ -129,6 +129,15 @@ impl Command {
         Ok(pid)
     }
 
+    /// The message and exit code for a failed `spawn`: 127 when the program is not found, 126
+    /// otherwise.
+    pub fn spawn_failure(&self, e: SpawnError) -> (String, i32) {
+        match e {
+            SpawnError::Exec(errno) => self.describe_failure(errno),
+            SpawnError::Os(e) => (format!("cannot start `{}`: {e}", self.program), 126),
+        }
+    }
+
     /// The message and exit code (127 not found, 126 otherwise) for an exec failure.
     pub fn describe_failure(&self, errno: i32) -> (String, i32) {
         let code = if errno == libc::ENOENT || errno == libc::ENOTDIR {

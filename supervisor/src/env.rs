@@ -59,6 +59,14 @@ impl fmt::Display for EnvError {
 
 impl std::error::Error for EnvError {}
 
+/// This process's environment without respawn's own `RESPAWN_*` variables: what the command
+/// (and a probe's `--exec` check) inherits.
+pub fn inherited() -> Vec<(std::ffi::OsString, std::ffi::OsString)> {
+    std::env::vars_os()
+        .filter(|(k, _)| !k.to_string_lossy().starts_with("RESPAWN_"))
+        .collect()
+}
+
 /// Reads and parses an env file. `Ok(None)` when it does not exist; any other I/O error is an error.
 pub fn load_env_file(path: &Path) -> Result<Option<Vec<(String, String)>>, EnvError> {
     let with_path = |mut e: EnvError| {

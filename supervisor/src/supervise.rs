@@ -75,8 +75,6 @@ pub struct Supervisor {
     output: Option<Output>,
     pgid: Option<Pid>,
     generation: u64,
-    /// When the latest generation after the first started (the end of the last restart).
-    restarted: Option<Instant>,
     last_exit: Option<libc::c_int>,
     exit_code: i32,
     backoff: Duration,
@@ -115,9 +113,7 @@ impl Supervisor {
                 }
                 w
             });
-        let base_env = std::env::vars_os()
-            .filter(|(k, _)| !k.to_string_lossy().starts_with("RESPAWN_"))
-            .collect();
+        let base_env = crate::env::inherited();
         let at = cfg.wait_for.is_none().then(Instant::now);
         if let Some(p) = &cfg.argv_for {
             crate::warn(&format!(
@@ -146,7 +142,6 @@ impl Supervisor {
             watcher,
             pgid: None,
             generation: 0,
-            restarted: None,
             last_exit: None,
             exit_code: 0,
             born: Instant::now(),

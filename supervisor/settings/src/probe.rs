@@ -219,8 +219,7 @@ pub fn probe(args: &[OsString]) -> Result<Probe, ValueError> {
                 }
             }
             "control-socket" => {
-                Kind::Socket.check(&value).map_err(bad)?;
-                if control_socket.replace(value.trim().to_string()).is_some() {
+                if control_socket.replace(Kind::Socket.check(&value).map_err(bad)?).is_some() {
                     return Err(twice());
                 }
             }

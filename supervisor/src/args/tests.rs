@@ -196,6 +196,17 @@ fn probe_takes_the_shared_grammar_and_the_socket_variable() {
         settings::Check::Exec(os(&["--help"])),
         "--help after -- is the command's"
     );
+    // A network check's address: --host, else RESPAWN_POD_IP, else none (loopback).
+    let pod_ip = [(OsString::from("RESPAWN_POD_IP"), OsString::from(" 10.1.2.3 "))];
+    let host_of = |p: settings::Probe| match p.check {
+        settings::Check::TcpSocket { host, .. } | settings::Check::HttpGet { host, .. } => host,
+        settings::Check::Exec(_) => panic!("not a network check"),
+    };
+    let p = probe(&["probe", "--http-get", "80"], &pod_ip).unwrap();
+    assert_eq!(host_of(p), Some("10.1.2.3".parse().unwrap()));
+    let p = probe(&["probe", "--tcp-socket", "80", "--host", "10.9.9.9"], &pod_ip).unwrap();
+    assert_eq!(host_of(p), Some("10.9.9.9".parse().unwrap()), "--host wins");
+    assert_eq!(host_of(probe(&["probe", "--tcp-socket", "80"], &[]).unwrap()), None);
     let e = probe(&["probe", "--tcp-socket", "x"], &[]).unwrap_err();
     assert!(
         e.starts_with("probe: invalid value \"x\" for --tcp-socket"),

@@ -3,23 +3,18 @@
 //! timeout; past it the command's process group is killed.
 
 use super::Failure;
-use crate::child::{self, Command, SpawnError};
+use crate::child::{self, Command};
 use crate::sys::{self, Pid};
 use std::ffi::OsString;
 use std::time::{Duration, Instant};
 
 /// Runs `cmd`; success is exit code 0.
 pub fn check(cmd: &[OsString], deadline: Instant, timeout: Duration) -> Result<(), Failure> {
-    let env: Vec<(OsString, OsString)> = std::env::vars_os()
-        .filter(|(k, _)| !k.to_string_lossy().starts_with("RESPAWN_"))
-        .collect();
+    let env = crate::env::inherited();
     let c = Command::new(cmd, &env);
-    let pid = c.spawn(child::Stdio::default()).map_err(|e| match e {
-        SpawnError::Exec(errno) => {
-            let (msg, code) = c.describe_failure(errno);
-            Failure { code, msg }
-        }
-        SpawnError::Os(e) => Failure::new(format!("cannot start `{}`: {e}", c.program)),
+    let pid = c.spawn(child::Stdio::default()).map_err(|e| {
+        let (msg, code) = c.spawn_failure(e);
+        Failure { code, msg }
     })?;
     match wait_until(pid, deadline) {
         Some(Ok(0)) => Ok(()),

@@ -10,20 +10,14 @@
 //! counts a redirect to another host.
 
 use super::Failure;
-use respawn_settings::POD_IP_ENV;
 use std::io::{ErrorKind, Read, Write};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
 
-/// Where a network check connects: `host`, else `$RESPAWN_POD_IP`, else 127.0.0.1.
+/// Where a network check connects: `host` (`--host`, else `$RESPAWN_POD_IP`, filled in when the
+/// arguments are parsed), else 127.0.0.1.
 pub fn address(host: Option<IpAddr>, port: u16) -> SocketAddr {
-    let from_env = || {
-        std::env::var(POD_IP_ENV)
-            .ok()
-            .and_then(|v| v.trim().parse::<IpAddr>().ok())
-    };
-    let ip = host.or_else(from_env).unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST));
-    SocketAddr::new(ip, port)
+    SocketAddr::new(host.unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST)), port)
 }
 
 /// Time left until `deadline`, or the timeout failure.

@@ -146,13 +146,10 @@ fn a_server_that_never_answers_times_out() {
 }
 
 #[test]
-fn the_address_defaults_to_the_pod_ip_variable_then_loopback() {
+fn the_address_is_the_host_else_loopback() {
     assert_eq!(
         address(Some("10.0.0.9".parse().unwrap()), 80),
         addr("10.0.0.9:80")
     );
-    // The test process has no RESPAWN_POD_IP (cargo test does not set it).
-    if std::env::var_os(POD_IP_ENV).is_none() {
-        assert_eq!(address(None, 81), addr("127.0.0.1:81"));
-    }
+    assert_eq!(address(None, 81), addr("127.0.0.1:81"));
 }

@@ -267,7 +267,7 @@ impl Supervisor {
                 };
             }
             Err(e) => {
-                let (msg, code) = spawn_error(&cmd, e);
+                let (msg, code) = cmd.spawn_failure(e);
                 self.start_failed(code, format!("pre-start hook: {msg}"));
             }
         }
@@ -290,7 +290,6 @@ impl Supervisor {
             Ok(pid) => {
                 self.pgid = Some(pid);
                 self.generation = next;
-                self.restarted = (next > 1).then(Instant::now);
                 self.state = State::Running {
                     pid,
                     since: Instant::now(),
@@ -300,7 +299,7 @@ impl Supervisor {
                 }
             }
             Err(e) => {
-                let (msg, code) = spawn_error(&cmd, e);
+                let (msg, code) = cmd.spawn_failure(e);
                 self.start_failed(code, msg);
             }
         }
@@ -318,9 +317,4 @@ impl Supervisor {
     }
 }
 
-fn spawn_error(cmd: &Command, e: child::SpawnError) -> (String, i32) {
-    match e {
-        child::SpawnError::Exec(errno) => cmd.describe_failure(errno),
-        child::SpawnError::Os(e) => (format!("cannot start `{}`: {e}", cmd.program), 126),
-    }
-}
+

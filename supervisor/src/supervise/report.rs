@@ -38,8 +38,8 @@ impl Supervisor {
     /// stopping the old tree), `starting` (pre-start hooks, a backoff delay, or the start
     /// itself), `waiting` (for a restart trigger after `--on-exit wait`, or for the `--wait-for`
     /// signal) — a restart in progress; or `exiting` (the supervisor is shutting down). AGE is
-    /// how many milliseconds ago the last restart finished (its generation started), `-` when
-    /// the command has not been restarted.
+    /// how many milliseconds ago the last restart finished (the running generation started),
+    /// `-` while the first generation runs or nothing runs.
     pub(super) fn probe_answer(&self) -> String {
         let state = match self.state {
             State::Running { .. } => "running",
@@ -50,9 +50,11 @@ impl Supervisor {
             State::Starting { .. } => "starting",
             State::Stopping { then: Then::Exit, .. } | State::Exited(_) => "exiting",
         };
-        match self.restarted {
-            Some(t) => format!("{state} {}\n", t.elapsed().as_millis()),
-            None => format!("{state} -\n"),
+        match self.state {
+            State::Running { since, .. } if self.generation > 1 => {
+                format!("{state} {}\n", since.elapsed().as_millis())
+            }
+            _ => format!("{state} -\n"),
         }
     }
 }

@@ -326,25 +326,3 @@ impl SlowProxy {
     }
 }
 
-/// The admission benchmarks' state (`examples/bench_admission.rs`, `examples/handler_profile.rs`):
-/// the production lookup path with a warm cache: `RegistryProvider` against a real registry
-/// on loopback (the first admission fills the cache; every measured one is a cache hit),
-/// credentials read through a `CredentialSource` with the pod's ServiceAccount, as the
-/// webhook's in-cluster source serves them from its own cache.
-pub fn benchmark_state(registry: &Registry) -> Arc<respawn_webhook::admission::AppState> {
-    let creds = Arc::new(FakeCredentials::default());
-    creds.add_service_account("dev", "default", &[]);
-    let creds: Arc<dyn CredentialSource> = creds;
-    let opts = insecure(&[registry.host()]);
-    let (provider, registry_metrics) = provider_with(opts, Some(creds));
-    Arc::new(respawn_webhook::admission::AppState {
-        injection: respawn_webhook::decision::Injection::with_image(
-            "registry.local/respawn-supervisor:0.1.0",
-        ),
-        lookup_budget: Duration::from_secs(2),
-        provider: Arc::new(provider),
-        metrics: Arc::new(respawn_webhook::server::metrics::Metrics::with_registry_metrics(
-            &registry_metrics,
-        )),
-    })
-}

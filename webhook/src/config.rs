@@ -191,12 +191,9 @@ impl InjectionArgs {
 /// lowercase OCI names, `arm64/v8` = `arm64`; `aarch64` is refused with the name to use), so a
 /// platform the webhook hands the supervisor in `--argv-for` is one it accepts.
 pub fn parse_platform(s: &str) -> Result<Platform, String> {
-    let p = respawn_settings::platform(s).map_err(|e| e.to_string())?;
-    Ok(Platform {
-        os: p.os,
-        architecture: p.architecture,
-        variant: p.variant,
-    })
+    respawn_settings::platform(s)
+        .map(Platform::from)
+        .map_err(|e| e.to_string())
 }
 
 /// Parses a duration with the supervisor's grammar (`2s`, `500ms`, `1m30s`; at most 168h).

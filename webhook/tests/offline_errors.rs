@@ -5,7 +5,6 @@
 mod common;
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use common::*;
 use respawn_webhook::offline::{InjectError, Injector, Input, Outcome, Selection};
@@ -18,7 +17,6 @@ fn injector() -> Injector {
             ..Default::default()
         },
         namespace: "default".into(),
-        budget: Duration::from_secs(2),
     }
 }
 

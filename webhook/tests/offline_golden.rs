@@ -7,7 +7,6 @@ mod common;
 
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Duration;
 
 use common::*;
 use k8s_openapi::api::core::v1::Pod;
@@ -54,7 +53,6 @@ fn injector() -> Injector {
             namespaces: ["dev".to_string()].into(),
         },
         namespace: "default".into(),
-        budget: Duration::from_secs(2),
     }
 }
 

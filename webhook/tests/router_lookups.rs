@@ -195,10 +195,15 @@ impl respawn_webhook::images::ImageConfigProvider for Overlap {
         use std::sync::atomic::Ordering::SeqCst;
         let now = self.inside.fetch_add(1, SeqCst) + 1;
         self.most.fetch_max(now, SeqCst);
+        // The first waits for a second lookup to overlap it; `notify_one` keeps the wake-up if the
+        // second comes before the first waits. Without a second (the budget admits one body at a
+        // time) the wait runs out: 3 s, so a loaded machine still lets a permitted second in —
+        // inside the test's lookup budget (10 s), or the first request would answer and free its
+        // share while its lookup still counts as inside.
         if now >= 2 {
-            self.second.notify_waiters();
+            self.second.notify_one();
         } else {
-            let _ = tokio::time::timeout(std::time::Duration::from_secs(2), self.second.notified()).await;
+            let _ = tokio::time::timeout(std::time::Duration::from_secs(3), self.second.notified()).await;
         }
         self.inside.fetch_sub(1, SeqCst);
         self.inner.image_config(req).await
@@ -215,7 +220,13 @@ async fn bodies_in_flight_stay_within_the_memory_budget() {
             second: tokio::sync::Notify::new(),
             inner: images(),
         });
-        let app = respawn_webhook::admission::router(state(provider.clone()), body.len(), budget);
+        let state = Arc::new(respawn_webhook::admission::AppState {
+            injection: Injection::with_image(SUPERVISOR),
+            lookup_budget: std::time::Duration::from_secs(10),
+            provider: provider.clone(),
+            metrics: Arc::new(respawn_webhook::server::metrics::Metrics::new()),
+        });
+        let app = respawn_webhook::admission::router(state, body.len(), budget);
         let send = || call(app.clone(), "POST", "/mutate", body.clone());
         let (a, b) = tokio::join!(send(), send());
         assert_eq!((a.0, b.0), (StatusCode::OK, StatusCode::OK));

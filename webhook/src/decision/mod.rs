@@ -276,12 +276,12 @@ pub fn decide(pod: &Pod, plan: &WrapPlan, resolved: &Resolved, cfg: &Injection) 
                         else {
                             continue;
                         };
+                        if alt_argv == argv {
+                            continue;
+                        }
                         // The supervisor's own grammar builds the entry (the platform was
-                        // checked with it when the flag was parsed).
-                        let entry = respawn_settings::platform(&p.to_string())
-                            .ok()
-                            .and_then(|sp| respawn_settings::argv_for_args(&sp, &alt_argv));
-                        if let (true, Some(entry)) = (alt_argv != argv, entry) {
+                        // parsed with it from --supervisor-platforms).
+                        if let Some(entry) = respawn_settings::argv_for_args(&p.into(), &alt_argv) {
                             args.extend(entry);
                             per_platform.push((p.clone(), alt.clone()));
                         }

@@ -49,6 +49,26 @@ impl fmt::Display for Platform {
     }
 }
 
+impl From<respawn_settings::Platform> for Platform {
+    fn from(p: respawn_settings::Platform) -> Platform {
+        Platform {
+            os: p.os,
+            architecture: p.architecture,
+            variant: p.variant,
+        }
+    }
+}
+
+impl From<&Platform> for respawn_settings::Platform {
+    fn from(p: &Platform) -> respawn_settings::Platform {
+        respawn_settings::Platform {
+            os: p.os.clone(),
+            architecture: p.architecture.clone(),
+            variant: p.variant.clone(),
+        }
+    }
+}
+
 impl std::str::FromStr for Platform {
     type Err = String;
     /// Parses `os/arch[/variant]`.

@@ -5,7 +5,6 @@
 //! webhook configuration would, and collects reports and errors.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use futures::{StreamExt as _, stream};
 use k8s_openapi::api::core::v1::Pod;
@@ -28,8 +27,6 @@ pub struct Injector {
     pub selection: Selection,
     /// Namespace of documents that name none.
     pub namespace: String,
-    /// Time for all lookups of one pod.
-    pub budget: Duration,
 }
 
 /// The result of a whole run: the documents (changed in place) and what happened to each pod.
@@ -169,7 +166,7 @@ impl Injector {
         }
         let mut pod = as_pod(template).map_err(Failure::Invalid)?;
         apiserver_defaults(&mut pod);
-        match admission::decide(&self.state, &pod, namespace, self.budget).await {
+        match admission::decide(&self.state, &pod, namespace, self.state.lookup_budget).await {
             Decision::Skip { reason, warnings } => Ok(Outcome::Unchanged {
                 why: skip_text(reason, namespace),
                 warnings: warnings.into_iter().map(offline_wording).collect(),

@@ -203,7 +203,6 @@ pub fn injector(args: &InjectArgs) -> anyhow::Result<(Injector, Vec<String>)> {
         state,
         selection,
         namespace: args.namespace.clone(),
-        budget: args.lookup_budget,
     };
     Ok((injector, warnings))
 }

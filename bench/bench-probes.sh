@@ -20,11 +20,12 @@ kubectl create namespace "$ns" >/dev/null
 kubectl label namespace "$ns" respawn.dev/inject=enabled >/dev/null
 trap 'kubectl delete namespace "$ns" --wait=false >/dev/null 2>&1 || true' EXIT
 
-port=$((20000 + RANDOM % 10000))
+# Ports from the stack's own allocator (checked free, recorded): hostNetwork pods share the host.
+source e2e/stack/lib.sh
 # pod NAME KEEP(true|false) PROBE-JSON: the httpd app on its own port, liveness PROBE.
 pod() {
   local name=$1 keep=$2 probe=$3 annotations='{}'
-  port=$((port + 1))
+  port=$(free_port)
   [ "$keep" = true ] && annotations='{"respawn.dev/probes":"keep"}'
   probe=${probe//PORT/$port}
   kubectl -n "$ns" apply -f - >/dev/null <<EOF

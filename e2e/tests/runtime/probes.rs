@@ -23,12 +23,13 @@ const WINDOW: Duration = Duration::from_secs(3);
 /// How long a restart of the slow app takes: its SIGTERM handler stops serving, then drains.
 const DRAIN_SECONDS: u64 = 7;
 
-/// A free-looking port for this pod's httpd (host network: every pod of the run shares it).
+/// A free port for this pod's httpd (host network: every pod and the stack share the host's
+/// ports): one the kernel hands out for 127.0.0.1:0, released for httpd to take.
 fn port() -> u16 {
-    use std::sync::atomic::{AtomicU16, Ordering};
-    static NEXT: AtomicU16 = AtomicU16::new(0);
-    let base = 21000 + (std::process::id() % 2000) as u16 * 4;
-    base + NEXT.fetch_add(1, Ordering::Relaxed)
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free loopback port")
 }
 
 /// The app's shell script: serves /healthz with httpd on `port`. With `drain`, SIGTERM stops

@@ -219,7 +219,10 @@ pub fn probe(args: &[OsString]) -> Result<Probe, ValueError> {
                 }
             }
             "control-socket" => {
-                if control_socket.replace(Kind::Socket.check(&value).map_err(bad)?).is_some() {
+                if control_socket
+                    .replace(Kind::Socket.check(&value).map_err(bad)?)
+                    .is_some()
+                {
                     return Err(twice());
                 }
             }

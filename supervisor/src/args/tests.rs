@@ -206,7 +206,10 @@ fn probe_takes_the_shared_grammar_and_the_socket_variable() {
     assert_eq!(host_of(p), Some("10.1.2.3".parse().unwrap()));
     let p = probe(&["probe", "--tcp-socket", "80", "--host", "10.9.9.9"], &pod_ip).unwrap();
     assert_eq!(host_of(p), Some("10.9.9.9".parse().unwrap()), "--host wins");
-    assert_eq!(host_of(probe(&["probe", "--tcp-socket", "80"], &[]).unwrap()), None);
+    assert_eq!(
+        host_of(probe(&["probe", "--tcp-socket", "80"], &[]).unwrap()),
+        None
+    );
     let e = probe(&["probe", "--tcp-socket", "x"], &[]).unwrap_err();
     assert!(
         e.starts_with("probe: invalid value \"x\" for --tcp-socket"),

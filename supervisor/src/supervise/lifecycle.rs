@@ -316,5 +316,3 @@ impl Supervisor {
         self.settle(then);
     }
 }
-
-

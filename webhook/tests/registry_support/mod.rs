@@ -325,4 +325,3 @@ impl SlowProxy {
         format!("127.0.0.1:{}", self.port)
     }
 }
-

@@ -40,8 +40,8 @@ impl Kubectl {
         })
     }
 
-    /// `kubectl ARGS...`: stdout as bytes; fails with the command line and stderr otherwise.
-    pub fn raw(&self, args: &[&str]) -> Result<Vec<u8>> {
+    /// `kubectl ARGS...` that must succeed; fails with the command line, stdout and stderr.
+    fn succeed(&self, args: &[&str]) -> Result<std::process::Output> {
         let out = Command::new(&self.bin)
             .args(args)
             .env("KUBECONFIG", &self.kubeconfig)
@@ -56,28 +56,21 @@ impl Kubectl {
                 String::from_utf8_lossy(&out.stderr).trim_end()
             );
         }
-        Ok(out.stdout)
+        Ok(out)
     }
 
-    /// `kubectl ARGS...` that must succeed: stdout and stderr as text.
+    /// `kubectl ARGS...`: stdout as bytes.
+    pub fn raw(&self, args: &[&str]) -> Result<Vec<u8>> {
+        Ok(self.succeed(args)?.stdout)
+    }
+
+    /// `kubectl ARGS...`: stdout and stderr as text.
     pub fn output(&self, args: &[&str]) -> Result<(String, String)> {
-        let out = Command::new(&self.bin)
-            .args(args)
-            .env("KUBECONFIG", &self.kubeconfig)
-            .output()
-            .with_context(|| format!("running {}", self.bin))?;
-        let (stdout, stderr) = (
+        let out = self.succeed(args)?;
+        Ok((
             String::from_utf8_lossy(&out.stdout).into_owned(),
             String::from_utf8_lossy(&out.stderr).into_owned(),
-        );
-        if !out.status.success() {
-            bail!(
-                "`kubectl {}` failed ({}): {stdout}{stderr}",
-                args.join(" "),
-                out.status
-            );
-        }
-        Ok((stdout, stderr))
+        ))
     }
 
     /// `kubectl ARGS...` with stdout as text.

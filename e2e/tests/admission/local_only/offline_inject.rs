@@ -178,7 +178,8 @@ async fn offline_injected_deployment_is_admitted_as_the_webhook_would_inject_it(
         // started the image's argv (generation 1), in the Deployment's pod.
         let name = pod.metadata.name.clone().context("the pod's name")?;
         node::wait_running(&ns, &name).await?;
-        let status = node::SupervisorStatus::parse(&node::Kubectl::of(stack)?.exec(
+        let k = node::Kubectl::of(stack)?;
+        let status = node::SupervisorStatus::parse(&k.exec(
             &ns.name,
             &name,
             Some("web"),
@@ -189,7 +190,7 @@ async fn offline_injected_deployment_is_admitted_as_the_webhook_would_inject_it(
             "respawn status in the offline-injected pod:\n{}",
             status.text
         );
-        let cmdline = node::Kubectl::of(stack)?.exec_raw(
+        let cmdline = k.exec_raw(
             &ns.name,
             &name,
             Some("web"),

@@ -231,7 +231,7 @@ pub async fn apiserver(cluster: &Cluster, knobs: &Knobs) -> Result<()> {
     println!();
     for v in &verdicts {
         println!(
-            "RESULT {} clients={} R/F={:.3} [IQR {:.3}] N/P={:.3} [IQR {:.3}] F/P={:.3} A/P={:.3} p50-added R-F={:+.2}ms N-P={:+.2}ms {}",
+            "RESULT {} clients={} R/F={:.3} [IQR {:.3}] N/P={:.3} [IQR {:.3}] F/P={:.3} A/P={:.3} p50-added R-F={:+.2}ms N-P={:+.2}ms A-P={:+.2}ms goal {} floor {}",
             v.shape,
             v.clients,
             v.r_f.median,
@@ -242,7 +242,9 @@ pub async fn apiserver(cluster: &Cluster, knobs: &Knobs) -> Result<()> {
             v.a_p.median,
             v.r_minus_f.median,
             v.n_minus_p.median,
-            if v.pass { "PASS" } else { "MISS" }
+            v.a_minus_p.median,
+            if v.pass { "PASS" } else { "MISS" },
+            if v.floor_pass { "PASS" } else { "MISS" }
         );
     }
     let all = verdicts.iter().all(|v| v.pass);
@@ -251,6 +253,13 @@ pub async fn apiserver(cluster: &Cluster, knobs: &Knobs) -> Result<()> {
         report::RATIO_MARGIN,
         report::P50_MARGIN_MS,
         if all { "PASS" } else { "MISS" }
+    );
+    let floor = verdicts.iter().all(|v| v.floor_pass);
+    println!(
+        "floor (the goal re-anchored on A, the one-annotation webhook): R/F ≥ A/P − {} and, at 1 client, p50 added over F ≤ A's over P + {} ms: {}",
+        report::RATIO_MARGIN,
+        report::P50_MARGIN_MS,
+        if floor { "PASS" } else { "MISS" }
     );
     Ok(())
 }

@@ -1,19 +1,101 @@
-//! Reading an AdmissionReview: serde_json into kube's `AdmissionReview<Pod>`; when that fails,
-//! the same into `AdmissionReview<DynamicObject>` (a non-Pod kind, or a Pod too broken to read),
-//! and when that fails too, just the request's uid, so the answer can still name the request.
+//! Reading an AdmissionReview: serde_json into kube's `AdmissionReview` of an [`AdmittedPod`]
+//! (a k8s-openapi `Pod` read without what the decision never looks at); when that fails, the
+//! same into `AdmissionReview<DynamicObject>` (a non-Pod kind, or a Pod too broken to read), and
+//! when that fails too, just the request's uid, so the answer can still name the request.
 
-use k8s_openapi::api::core::v1::Pod;
-use kube::core::DynamicObject;
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::core::v1::{Pod, PodSpec};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::core::admission::{AdmissionRequest, AdmissionReview, Operation};
+use kube::core::{DynamicObject, NamespaceResourceScope};
+
+/// The pod of a review as the decision reads it: the whole `spec` as k8s-openapi's `PodSpec`,
+/// and of `metadata` the name, generateName, namespace, labels and annotations. The rest —
+/// `metadata.managedFields` above all, a free-form JSON tree the apiserver adds to every create
+/// (about 40% of a typical review), and `status` — is skipped by serde without being built:
+/// reading it into k8s-openapi's types was half of the handler's CPU (docs/decisions.md).
+#[derive(Debug, Clone, Default)]
+pub struct AdmittedPod(pub Pod);
+
+impl<'de> serde::Deserialize<'de> for AdmittedPod {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(serde::Deserialize)]
+        struct Wire {
+            #[serde(default)]
+            metadata: Meta,
+            spec: Option<PodSpec>,
+        }
+        #[derive(serde::Deserialize, Default)]
+        #[serde(rename_all = "camelCase", default)]
+        struct Meta {
+            name: Option<String>,
+            generate_name: Option<String>,
+            namespace: Option<String>,
+            labels: Option<BTreeMap<String, String>>,
+            annotations: Option<BTreeMap<String, String>>,
+        }
+        let Wire { metadata: m, spec } = Wire::deserialize(d)?;
+        let metadata = ObjectMeta {
+            name: m.name,
+            generate_name: m.generate_name,
+            namespace: m.namespace,
+            labels: m.labels,
+            annotations: m.annotations,
+            ..ObjectMeta::default()
+        };
+        Ok(AdmittedPod(Pod {
+            metadata,
+            spec,
+            status: None,
+        }))
+    }
+}
+
+impl kube::Resource for AdmittedPod {
+    type DynamicType = ();
+    type Scope = NamespaceResourceScope;
+
+    fn kind(_: &()) -> Cow<'_, str> {
+        Cow::Borrowed("Pod")
+    }
+    fn group(_: &()) -> Cow<'_, str> {
+        Cow::Borrowed("")
+    }
+    fn version(_: &()) -> Cow<'_, str> {
+        Cow::Borrowed("v1")
+    }
+    fn plural(_: &()) -> Cow<'_, str> {
+        Cow::Borrowed("pods")
+    }
+    fn meta(&self) -> &ObjectMeta {
+        &self.0.metadata
+    }
+    fn meta_mut(&mut self) -> &mut ObjectMeta {
+        &mut self.0.metadata
+    }
+}
 
 /// What a body turned out to be.
 #[derive(Debug)]
 pub enum Decoded {
     /// A Pod CREATE to decide on.
-    Pod(Box<AdmissionRequest<Pod>>),
+    Pod(Box<PodRequest>),
     /// Answered without a decision: admitted unchanged (other kinds, operations, subresources),
     /// or invalid.
     Answer(Early),
+}
+
+/// A Pod CREATE: what the handler needs of the request.
+#[derive(Debug)]
+pub struct PodRequest {
+    /// The request's uid, echoed in the answer.
+    pub uid: String,
+    /// `request.namespace`, when given.
+    pub namespace: Option<String>,
+    /// `request.object`.
+    pub pod: Pod,
 }
 
 /// An answer known from decoding alone.
@@ -37,8 +119,8 @@ pub enum Early {
 
 /// Reads `body`.
 pub fn decode(body: &[u8]) -> Decoded {
-    let pod_error = match serde_json::from_slice::<AdmissionReview<Pod>>(body) {
-        Ok(review) => match TryInto::<AdmissionRequest<Pod>>::try_into(review) {
+    let pod_error = match serde_json::from_slice::<AdmissionReview<AdmittedPod>>(body) {
+        Ok(review) => match TryInto::<AdmissionRequest<AdmittedPod>>::try_into(review) {
             Ok(req) => return typed(req),
             Err(_) => return no_request(body),
         },
@@ -71,7 +153,7 @@ pub fn uid_of(body: &[u8]) -> Option<String> {
 }
 
 /// A Pod review: only CREATE of the pod itself is decided on.
-fn typed(req: AdmissionRequest<Pod>) -> Decoded {
+fn typed(req: AdmissionRequest<AdmittedPod>) -> Decoded {
     if let Some(answer) = not_handled(
         &req.uid,
         &req.kind.group,
@@ -81,13 +163,17 @@ fn typed(req: AdmissionRequest<Pod>) -> Decoded {
     ) {
         return Decoded::Answer(answer);
     }
-    if req.object.is_none() {
-        return Decoded::Answer(Early::Invalid {
+    match req.object {
+        Some(AdmittedPod(pod)) => Decoded::Pod(Box::new(PodRequest {
+            uid: req.uid,
+            namespace: req.namespace,
+            pod,
+        })),
+        None => Decoded::Answer(Early::Invalid {
             uid: req.uid,
             message: "respawn: request has no object".into(),
-        });
+        }),
     }
-    Decoded::Pod(Box::new(req))
 }
 
 /// A review that is not a readable Pod: another kind is admitted with a warning; a Pod that
@@ -182,6 +268,50 @@ mod tests {
         };
         assert_eq!(uid, "u-1");
         assert!(message.contains("not a valid Pod"), "{message}");
+    }
+
+    #[test]
+    fn the_pod_is_read_without_managed_fields_and_status() {
+        let pod = serde_json::json!({
+            "apiVersion": "v1", "kind": "Pod",
+            "metadata": {
+                "name": "p", "generateName": "p-", "namespace": "ns", "uid": "x", "resourceVersion": "7",
+                "labels": {"app": "a"}, "annotations": {"respawn.dev/watch": "/app"},
+                "managedFields": [{"manager": "kubectl", "operation": "Update", "fieldsType": "FieldsV1",
+                                   "fieldsV1": {"f:spec": {"f:containers": {"k:{\"name\":\"a\"}": {".": {}}}}}}]
+            },
+            "spec": {"containers": [{"name": "a", "image": "app:v1", "args": ["--x"]}]},
+            "status": {"phase": "Pending", "conditions": [{"type": "PodScheduled", "status": "False"}]}
+        });
+        let Decoded::Pod(req) = decode(&review(request("Pod", "CREATE", pod))) else {
+            panic!("not decoded as a pod")
+        };
+        let m = &req.pod.metadata;
+        assert_eq!(
+            (
+                m.name.as_deref(),
+                m.generate_name.as_deref(),
+                m.namespace.as_deref()
+            ),
+            (Some("p"), Some("p-"), Some("ns"))
+        );
+        assert_eq!(m.labels.as_ref().unwrap()["app"], "a");
+        assert_eq!(m.annotations.as_ref().unwrap()["respawn.dev/watch"], "/app");
+        // What the decision never reads is not built.
+        assert!(m.managed_fields.is_none() && m.uid.is_none() && req.pod.status.is_none());
+        let c = &req.pod.spec.as_ref().unwrap().containers[0];
+        assert_eq!(
+            (c.name.as_str(), c.args.as_ref().unwrap()[0].as_str()),
+            ("a", "--x")
+        );
+        assert_eq!(req.uid, "u-1");
+        // The fields it reads are still checked: a wrongly typed label map is invalid.
+        let broken = serde_json::json!({"metadata": {"labels": ["a"]}, "spec": {"containers": []}});
+        let answer = decode(&review(request("Pod", "CREATE", broken)));
+        assert!(
+            matches!(answer, Decoded::Answer(Early::Invalid { ref uid, .. }) if uid == "u-1"),
+            "{answer:?}"
+        );
     }
 
     #[test]

@@ -9,10 +9,9 @@ use std::time::{Duration, Instant};
 use axum::{body::Bytes, extract::RawQuery, extract::State, http::header};
 use futures::FutureExt as _;
 use k8s_openapi::api::core::v1::Pod;
-use kube::core::admission::AdmissionRequest;
 use tracing::{debug, info, warn};
 
-use super::decode::{Decoded, Early, decode, uid_of};
+use super::decode::{Decoded, Early, PodRequest, decode, uid_of};
 use super::respond::Answer;
 use crate::decision::{self, Decision, FailurePolicy, Injection, Plan};
 use crate::images::{self, ImageConfigProvider, lookup::Identity};
@@ -90,7 +89,7 @@ async fn answer(st: &AppState, timeout: Option<Duration>, body: &[u8]) -> Answer
             return Answer::Invalid { uid, message };
         }
     };
-    let pod = req.object.as_ref().expect("decode checked the object");
+    let pod = &req.pod;
     let namespace = req
         .namespace
         .clone()
@@ -140,7 +139,7 @@ fn identity(pod: &Pod, namespace: &str) -> Identity {
     }
 }
 
-fn respond(st: &AppState, req: &AdmissionRequest<Pod>, pod: &Pod, namespace: &str, d: Decision) -> Answer {
+fn respond(st: &AppState, req: &PodRequest, pod: &Pod, namespace: &str, d: Decision) -> Answer {
     let name = pod_name(pod);
     let uid = req.uid.clone();
     match d {

@@ -88,14 +88,14 @@ impl Answer {
         r
     }
 
-    /// The AdmissionReview body.
+    /// The AdmissionReview body. kube-core serializes `patch` as a number array; the patch bytes
+    /// are taken out first and written as base64, so they never become JSON numbers.
     pub fn to_json(self) -> Vec<u8> {
-        let mut review =
-            serde_json::to_value(self.response().into_review()).expect("a review always serializes");
-        let response = &mut review["response"];
-        if let Some(bytes) = response.get("patch").and_then(|p| p.as_array()) {
-            let raw: Vec<u8> = bytes.iter().map(|b| b.as_u64().unwrap_or(0) as u8).collect();
-            response["patch"] = base64::engine::general_purpose::STANDARD.encode(raw).into();
+        let mut response = self.response();
+        let patch = response.patch.take();
+        let mut review = serde_json::to_value(response.into_review()).expect("a review always serializes");
+        if let Some(bytes) = patch {
+            review["response"]["patch"] = base64::engine::general_purpose::STANDARD.encode(bytes).into();
         }
         serde_json::to_vec(&review).expect("a review always serializes")
     }

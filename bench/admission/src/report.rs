@@ -174,43 +174,17 @@ pub fn print(run: &Run, shapes: &[Shape], knobs: &Knobs) -> Vec<Verdict> {
                 v.n_minus_p.show(2),
                 v.a_minus_p.show(2)
             );
-            let ratio_ok = v.r_f.median >= v.n_p.median - RATIO_MARGIN;
-            let p50_ok = clients != 1 || v.r_minus_f.median <= v.n_minus_p.median + P50_MARGIN_MS;
-            println!(
-                "  goal R/F ≥ N/P − {RATIO_MARGIN}: {:.3} vs {:.3}: {}",
-                v.r_f.median,
-                v.n_p.median - RATIO_MARGIN,
-                pass_miss(ratio_ok)
-            );
-            if clients == 1 {
-                println!(
-                    "  goal p50 added over F ≤ N's over P + {P50_MARGIN_MS} ms: {:+.2} vs {:+.2}: {}",
-                    v.r_minus_f.median,
-                    v.n_minus_p.median + P50_MARGIN_MS,
-                    pass_miss(p50_ok)
-                );
-            }
-            let floor_ratio_ok = v.r_f.median >= v.a_p.median - RATIO_MARGIN;
-            let floor_p50_ok = clients != 1 || v.r_minus_f.median <= v.a_minus_p.median + P50_MARGIN_MS;
-            println!(
-                "  floor (the goal re-anchored on A): R/F ≥ A/P − {RATIO_MARGIN}: {:.3} vs {:.3}: {}{}",
-                v.r_f.median,
-                v.a_p.median - RATIO_MARGIN,
-                pass_miss(floor_ratio_ok),
-                if clients == 1 {
-                    format!(
-                        "; p50 added over F ≤ A's over P + {P50_MARGIN_MS} ms: {:+.2} vs {:+.2}: {}",
-                        v.r_minus_f.median,
-                        v.a_minus_p.median + P50_MARGIN_MS,
-                        pass_miss(floor_p50_ok)
-                    )
-                } else {
-                    String::new()
-                }
+            let pass = judge("goal", 'N', v.n_p.median, v.n_minus_p.median, &v);
+            let floor = judge(
+                "floor (the goal re-anchored on A):",
+                'A',
+                v.a_p.median,
+                v.a_minus_p.median,
+                &v,
             );
             verdicts.push(Verdict {
-                pass: ratio_ok && p50_ok,
-                floor_pass: floor_ratio_ok && floor_p50_ok,
+                pass,
+                floor_pass: floor,
                 ..v
             });
         }
@@ -218,6 +192,31 @@ pub fn print(run: &Run, shapes: &[Shape], knobs: &Knobs) -> Vec<Verdict> {
     print_cpu(run, shapes, knobs);
     print_positions(run);
     verdicts
+}
+
+/// Prints a block's verdict against `anchor` (N for the goal, A for the floor): R/F against the
+/// anchor's ratio to P less the margin and, at 1 client, R's p50 added over F against the
+/// anchor's over P plus the margin. True when both hold.
+fn judge(label: &str, anchor: char, anchor_ratio: f64, anchor_added_ms: f64, v: &Verdict) -> bool {
+    let ratio_ok = v.r_f.median >= anchor_ratio - RATIO_MARGIN;
+    let p50_ok = v.clients != 1 || v.r_minus_f.median <= anchor_added_ms + P50_MARGIN_MS;
+    let p50 = if v.clients == 1 {
+        format!(
+            "; p50 added over F ≤ {anchor}'s over P + {P50_MARGIN_MS} ms: {:+.2} vs {:+.2}: {}",
+            v.r_minus_f.median,
+            anchor_added_ms + P50_MARGIN_MS,
+            pass_miss(p50_ok)
+        )
+    } else {
+        String::new()
+    };
+    println!(
+        "  {label} R/F ≥ {anchor}/P − {RATIO_MARGIN}: {:.3} vs {:.3}: {}{p50}",
+        v.r_f.median,
+        anchor_ratio - RATIO_MARGIN,
+        pass_miss(ratio_ok)
+    );
+    ratio_ok && p50_ok
 }
 
 fn pass_miss(ok: bool) -> &'static str {

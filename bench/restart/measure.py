@@ -217,7 +217,7 @@ def make_tree(root, files):
 
 
 def ratio(a, b):
-    if a is None or b is None or a.p(50) is None or b.p(50) is None or a.p(50) == 0:
+    if a.p(50) is None or b.p(50) is None or a.p(50) == 0:
         return "n/a"
     return f"{b.p(50) / a.p(50):.1f}x faster" if b.p(50) >= a.p(50) else f"{a.p(50) / b.p(50):.1f}x slower"
 

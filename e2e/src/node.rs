@@ -64,15 +64,6 @@ impl Kubectl {
         Ok(self.succeed(args)?.stdout)
     }
 
-    /// `kubectl ARGS...`: stdout and stderr as text.
-    pub fn output(&self, args: &[&str]) -> Result<(String, String)> {
-        let out = self.succeed(args)?;
-        Ok((
-            String::from_utf8_lossy(&out.stdout).into_owned(),
-            String::from_utf8_lossy(&out.stderr).into_owned(),
-        ))
-    }
-
     /// `kubectl ARGS...` with stdout as text.
     pub fn run(&self, args: &[&str]) -> Result<String> {
         Ok(String::from_utf8_lossy(&self.raw(args)?).into_owned())
@@ -85,13 +76,22 @@ impl Kubectl {
 
     /// Like [`Kubectl::exec`], stdout as bytes.
     pub fn exec_raw(&self, ns: &str, pod: &str, container: Option<&str>, cmd: &[&str]) -> Result<Vec<u8>> {
-        let mut args = vec!["-n", ns, "exec", pod];
-        if let Some(c) = container {
-            args.extend(["-c", c]);
-        }
-        args.push("--");
-        args.extend(cmd);
-        self.raw(&args)
+        self.raw(&exec_args(ns, pod, container, cmd))
+    }
+
+    /// Like [`Kubectl::exec`], stdout and what kubectl printed on stderr, as text.
+    pub fn exec_output(
+        &self,
+        ns: &str,
+        pod: &str,
+        container: Option<&str>,
+        cmd: &[&str],
+    ) -> Result<(String, String)> {
+        let out = self.succeed(&exec_args(ns, pod, container, cmd))?;
+        Ok((
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        ))
     }
 
     /// `kubectl -n NS logs POD -c CONTAINER`.
@@ -271,4 +271,15 @@ impl SupervisorStatus {
             text: text.to_string(),
         })
     }
+}
+
+/// `-n NS exec POD [-c CONTAINER] -- CMD...`
+fn exec_args<'a>(ns: &'a str, pod: &'a str, container: Option<&'a str>, cmd: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec!["-n", ns, "exec", pod];
+    if let Some(c) = container {
+        args.extend(["-c", c]);
+    }
+    args.push("--");
+    args.extend(cmd);
+    args
 }

@@ -220,11 +220,10 @@ async fn bodies_in_flight_stay_within_the_memory_budget() {
             second: tokio::sync::Notify::new(),
             inner: images(),
         });
+        let shared = Arc::into_inner(state(provider.clone())).expect("a new state has one owner");
         let state = Arc::new(respawn_webhook::admission::AppState {
-            injection: Injection::with_image(SUPERVISOR),
             lookup_budget: std::time::Duration::from_secs(10),
-            provider: provider.clone(),
-            metrics: Arc::new(respawn_webhook::server::metrics::Metrics::new()),
+            ..shared
         });
         let app = respawn_webhook::admission::router(state, body.len(), budget);
         let send = || call(app.clone(), "POST", "/mutate", body.clone());

@@ -52,8 +52,7 @@ async fn kubectl_exec_respawn_restart_restarts_the_process_not_the_container() -
 
         // Exactly what the README tells users to type, and all kubectl says: no "Defaulted
         // container" notice for the init container (the webhook names the default container).
-        let (printed, said) =
-            k.output(&["-n", &ns.name, "exec", "sample", "--", pods::SUPERVISOR_PATH, "restart"])?;
+        let (printed, said) = k.exec_output(&ns.name, "sample", None, &[pods::SUPERVISOR_PATH, "restart"])?;
         ensure!(
             said.trim().is_empty(),
             "kubectl exec printed on stderr: {said}"

@@ -16,7 +16,7 @@ use kube::core::{DynamicObject, NamespaceResourceScope};
 /// `metadata.managedFields` above all, a free-form JSON tree the apiserver adds to every create
 /// (about 40% of a typical review), and `status` — is skipped by serde without being built:
 /// reading it into k8s-openapi's types was half of the handler's CPU (docs/decisions.md).
-#[derive(Debug, Clone, Default)]
+#[derive(Debug)]
 pub struct AdmittedPod(pub Pod);
 
 impl<'de> serde::Deserialize<'de> for AdmittedPod {
@@ -92,8 +92,8 @@ pub enum Decoded {
 pub struct PodRequest {
     /// The request's uid, echoed in the answer.
     pub uid: String,
-    /// `request.namespace`, when given.
-    pub namespace: Option<String>,
+    /// The pod's namespace: `request.namespace`, else the pod's own, else `default`.
+    pub namespace: String,
     /// `request.object`.
     pub pod: Pod,
 }
@@ -166,7 +166,10 @@ fn typed(req: AdmissionRequest<AdmittedPod>) -> Decoded {
     match req.object {
         Some(AdmittedPod(pod)) => Decoded::Pod(Box::new(PodRequest {
             uid: req.uid,
-            namespace: req.namespace,
+            namespace: req
+                .namespace
+                .or_else(|| pod.metadata.namespace.clone())
+                .unwrap_or_else(|| "default".into()),
             pod,
         })),
         None => Decoded::Answer(Early::Invalid {

@@ -89,15 +89,9 @@ async fn answer(st: &AppState, timeout: Option<Duration>, body: &[u8]) -> Answer
             return Answer::Invalid { uid, message };
         }
     };
-    let pod = &req.pod;
-    let namespace = req
-        .namespace
-        .clone()
-        .or_else(|| pod.metadata.namespace.clone())
-        .unwrap_or_else(|| "default".into());
     let budget = images::budget(st.lookup_budget, timeout);
-    let decision = decide(st, pod, &namespace, budget).await;
-    respond(st, &req, pod, &namespace, decision)
+    let decision = decide(st, &req.pod, &req.namespace, budget).await;
+    respond(st, *req, decision)
 }
 
 /// Plans, looks up what the plan needs, and decides.
@@ -139,9 +133,10 @@ fn identity(pod: &Pod, namespace: &str) -> Identity {
     }
 }
 
-fn respond(st: &AppState, req: &PodRequest, pod: &Pod, namespace: &str, d: Decision) -> Answer {
+fn respond(st: &AppState, req: PodRequest, d: Decision) -> Answer {
+    let PodRequest { uid, namespace, pod } = req;
+    let (namespace, pod) = (namespace.as_str(), &pod);
     let name = pod_name(pod);
-    let uid = req.uid.clone();
     match d {
         Decision::Skip { reason, warnings } => {
             if reason == decision::SkipReason::LookupFailed {

@@ -345,16 +345,15 @@ pub fn decide(pod: &Pod, plan: &WrapPlan, resolved: &Resolved, cfg: &Injection) 
     // With an init container the pod has two containers, and kubectl says which one it picked
     // on every `exec` and `logs` ("Defaulted container …"); naming the pod's first container —
     // kubectl's own default — keeps its choice and drops the notice. A pod's own choice stays.
-    let default_container = install
+    let names_default = pod
+        .metadata
+        .annotations
         .as_ref()
-        .filter(|_| {
-            !pod.metadata
-                .annotations
-                .as_ref()
-                .is_some_and(|a| a.contains_key(annotations::KUBECTL_DEFAULT_CONTAINER))
-        })
-        .and_then(|_| spec.containers.first())
-        .map(|c| c.name.clone());
+        .is_some_and(|a| a.contains_key(annotations::KUBECTL_DEFAULT_CONTAINER));
+    let default_container = match (&install, spec.containers.first()) {
+        (Some(_), Some(first)) if !names_default => Some(first.name.clone()),
+        _ => None,
+    };
     Decision::Inject(Box::new(Mutation {
         volume,
         install,

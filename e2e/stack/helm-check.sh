@@ -79,7 +79,7 @@ common_checks() {
   expect "$j" "[$m | .webhooks[] | .name] == [\"namespace.inject.respawn.dev\", \"pod.inject.respawn.dev\"]" "$1: namespace and pod opt-in webhooks"
   expect "$j" "[$m | .webhooks[] | .reinvocationPolicy == \"IfNeeded\" and .sideEffects == \"None\" and .failurePolicy == \"Ignore\" and .timeoutSeconds == 10] | all" "$1: IfNeeded, sideEffects None, failurePolicy Ignore, timeout 10"
   expect "$j" "[$m | .webhooks[] | .namespaceSelector.matchExpressions[0].values | index(\"kube-system\") and index(\"respawn-hc\")] | all" "$1: system and release namespaces excluded"
-  expect "$j" "[$m | .webhooks[] | .matchConditions[0].expression | contains(\"respawn.dev/status\")] | all" "$1: already-injected pods skipped by matchConditions"
+  expect "$j" "[$m | .webhooks[] | (.matchConditions == null) and (.objectSelector.matchExpressions | any(.[]; . == {key: \"respawn.dev/injected\", operator: \"DoesNotExist\"}))] | all" "$1: already-injected pods skipped by objectSelector (no CEL matchConditions)"
   expect "$j" "$d | .spec.template.spec.containers[0].args | index(\"--supervisor-image=respawn-dev/respawn-supervisor:0.1.0\")" "$1: supervisor image passed to the webhook"
 }
 
@@ -106,6 +106,8 @@ templates() {
   render opts --set webhook.onLookupFailure=deny --set 'webhook.insecureRegistries={reg.local:5000}' --set admission.failurePolicy=Fail --set imageRegistry=reg.local:5000
   expect "$work/opts.json" '.[] | select(.kind=="Deployment") | .spec.template.spec.containers[0] | (.args | index("--on-lookup-failure=deny") and index("--insecure-registry=reg.local:5000") and index("--supervisor-image=reg.local:5000/respawn-dev/respawn-supervisor:0.1.0")) and .image == "reg.local:5000/respawn-dev/respawn-webhook:0.1.0"' "values reach the webhook's flags and images"
   expect "$work/opts.json" '[.[] | select(.kind=="MutatingWebhookConfiguration") | .webhooks[].failurePolicy] == ["Fail", "Fail"]' "failurePolicy value"
+  render noskip --set admission.skipInjected=false
+  expect "$work/noskip.json" '[.[] | select(.kind=="MutatingWebhookConfiguration") | .webhooks[].objectSelector.matchExpressions[].key] | index("respawn.dev/injected") == null' "admission.skipInjected=false: injected pods still reach the webhook (its own guard skips them)"
   render defs --set supervisor.defaults.on-exit=wait --set supervisor.defaults.stop-timeout=30s
   expect "$work/defs.json" '.[] | select(.kind=="Deployment") | .spec.template.spec.containers[0].args | index("--default-setting=on-exit=wait") and index("--default-setting=stop-timeout=30s")' "supervisor.defaults reach --default-setting"
   render delivery --set webhook.delivery=image-volume --set 'webhook.supervisorPlatforms={linux/amd64}'

@@ -3,6 +3,7 @@
 # kube-apiserver at the host's respawn-webhook: two entries, namespace opt-in and pod opt-in, on the
 # label respawn.dev/inject. System namespaces are deliberately NOT excluded by selector here, so the
 # e2e suite proves the webhook's own guard (a production config excludes them by selector too).
+# Like the chart, both entries skip pods labelled respawn.dev/injected (already injected).
 # Usage: webhook-config.sh apply|delete|print
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
@@ -18,7 +19,7 @@ config_json() {
       clientConfig: {url: $url, caBundle: $ca},
       rules: [{operations: ["CREATE"], apiGroups: [""], apiVersions: ["v1"], resources: ["pods"], scope: "Namespaced"}],
       namespaceSelector: {matchExpressions: [$ns]},
-      objectSelector: {matchExpressions: [$obj]}
+      objectSelector: {matchExpressions: [$obj, {key: "respawn.dev/injected", operator: "DoesNotExist"}]}
     };
     {apiVersion: "admissionregistration.k8s.io/v1", kind: "MutatingWebhookConfiguration",
      metadata: {name: $name, labels: {"app.kubernetes.io/part-of": "respawn-e2e"}},

@@ -65,6 +65,8 @@ async fn replicaset_pod_is_wrapped_with_image_entrypoint_and_pod_args() {
     );
     let ann = &pod["metadata"]["annotations"];
     assert_eq!(ann["respawn.dev/status"], "injected");
+    // The label the chart's objectSelector skips injected pods by.
+    assert_eq!(pod["metadata"]["labels"]["respawn.dev/injected"], "true");
     let orig: Value = serde_json::from_str(ann["respawn.dev/original-argv"].as_str().unwrap()).unwrap();
     assert_eq!(orig["web"]["command"], Value::Null);
     assert_eq!(
@@ -112,6 +114,7 @@ async fn patch_touches_only_what_changes() {
             "/spec/containers/0/command",
             "/spec/containers/0/args",
             "/spec/containers/0/volumeMounts/-",
+            "/metadata/labels/respawn.dev~1injected",
             "/metadata/annotations",
         ]
     );
@@ -121,6 +124,8 @@ async fn patch_touches_only_what_changes() {
     pod["spec"]["volumes"].as_array_mut().unwrap().pop();
     pod["spec"].as_object_mut().unwrap().remove("initContainers");
     pod["metadata"].as_object_mut().unwrap().remove("annotations");
+    let labels = pod["metadata"]["labels"].as_object_mut().unwrap();
+    assert_eq!(labels.remove("respawn.dev/injected"), Some(json!("true")));
     let c = pod["spec"]["containers"][0].as_object_mut().unwrap();
     c.remove("command");
     c.insert("args".into(), orig["spec"]["containers"][0]["args"].clone());

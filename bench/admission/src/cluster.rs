@@ -11,6 +11,8 @@ use anyhow::{Context, Result, bail};
 use respawn_e2e::Stack;
 use serde_json::{Value, json};
 
+use crate::modes::SkipInjected;
+
 /// The namespace label that selects a mode's webhook configuration.
 pub const MODE_LABEL: &str = "bench.respawn.dev/mode";
 /// A pod label nobody sets: the configurations' pod-scoped entries mirror the chart's
@@ -163,15 +165,10 @@ impl Cluster {
         mode: &str,
         url: &str,
         ca_pem: &str,
-        match_conditions: bool,
+        skip: SkipInjected,
     ) -> Result<()> {
         self.delete_webhook_config(name).await;
-        let mut config = webhook_config(name, mode, url, ca_pem);
-        if !match_conditions {
-            for hook in config["webhooks"].as_array_mut().into_iter().flatten() {
-                hook.as_object_mut().map(|h| h.remove("matchConditions"));
-            }
-        }
+        let config = webhook_config(name, mode, url, ca_pem, skip);
         self.request(
             "POST",
             "/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations",
@@ -198,15 +195,21 @@ pub fn is_status(e: &anyhow::Error, code: u16) -> bool {
 /// its default values), pointed at `url` and opted into by the namespace label `MODE_LABEL=mode`
 /// instead of `respawn.dev/inject=enabled`. One deliberate difference: `failurePolicy: Fail`
 /// (the chart defaults to `Ignore`), so a webhook that fails fails the benchmark instead of
-/// silently admitting plain pods.
-pub fn webhook_config(name: &str, mode: &str, url: &str, ca_pem: &str) -> Value {
+/// silently admitting plain pods. `skip` picks how injected pods are left out: the chart's
+/// label (default), or for comparison its former CEL `matchConditions`, or nothing.
+pub fn webhook_config(name: &str, mode: &str, url: &str, ca_pem: &str, skip: SkipInjected) -> Value {
     let excluded = json!({"key": "kubernetes.io/metadata.name", "operator": "NotIn",
         "values": ["kube-system", "kube-public", "kube-node-lease", "respawn-system"]});
     let not_injected = "!has(object.metadata.annotations) || \
         !('respawn.dev/status' in object.metadata.annotations) || \
         object.metadata.annotations['respawn.dev/status'] != 'injected'";
+    let unlabelled = json!({"key": "respawn.dev/injected", "operator": "DoesNotExist"});
     let hook = |scope: &str, ns_op: &str, obj: Value| {
-        json!({
+        let mut object = vec![obj];
+        if skip == SkipInjected::Label {
+            object.push(unlabelled.clone());
+        }
+        let mut hook = json!({
             "name": format!("{scope}.{mode}.bench.respawn.dev"),
             "admissionReviewVersions": ["v1"], "sideEffects": "None", "failurePolicy": "Fail",
             "timeoutSeconds": 10, "reinvocationPolicy": "IfNeeded", "matchPolicy": "Equivalent",
@@ -215,9 +218,12 @@ pub fn webhook_config(name: &str, mode: &str, url: &str, ca_pem: &str) -> Value 
                        "resources": ["pods"], "scope": "Namespaced"}],
             "namespaceSelector": {"matchExpressions": [excluded,
                 {"key": MODE_LABEL, "operator": ns_op, "values": [mode]}]},
-            "objectSelector": {"matchExpressions": [obj]},
-            "matchConditions": [{"name": "not-injected", "expression": not_injected}]
-        })
+            "objectSelector": {"matchExpressions": object},
+        });
+        if skip == SkipInjected::Cel {
+            hook["matchConditions"] = json!([{"name": "not-injected", "expression": not_injected}]);
+        }
+        hook
     };
     json!({
         "apiVersion": "admissionregistration.k8s.io/v1", "kind": "MutatingWebhookConfiguration",
@@ -240,7 +246,13 @@ mod tests {
 
     #[test]
     fn config_selects_the_mode_namespace_and_mirrors_the_chart() {
-        let c = webhook_config("n", "noop", "https://127.0.0.1:1/mutate", "PEM");
+        let c = webhook_config(
+            "n",
+            "noop",
+            "https://127.0.0.1:1/mutate",
+            "PEM",
+            SkipInjected::Label,
+        );
         let hooks = c["webhooks"].as_array().expect("webhooks");
         assert_eq!(hooks.len(), 2);
         assert_eq!(
@@ -255,6 +267,25 @@ mod tests {
             hooks[1]["objectSelector"]["matchExpressions"][0]["key"],
             POD_MODE_LABEL
         );
+        assert_eq!(
+            hooks[1]["objectSelector"]["matchExpressions"][1],
+            json!({"key": "respawn.dev/injected", "operator": "DoesNotExist"})
+        );
+        assert!(hooks[0].get("matchConditions").is_none());
+        let cel = webhook_config(
+            "n",
+            "noop",
+            "https://127.0.0.1:1/mutate",
+            "PEM",
+            SkipInjected::Cel,
+        );
+        assert_eq!(
+            cel["webhooks"][0]["objectSelector"]["matchExpressions"]
+                .as_array()
+                .map(Vec::len),
+            Some(1)
+        );
+        assert_eq!(cel["webhooks"][0]["matchConditions"][0]["name"], "not-injected");
         assert_eq!(hooks[0]["failurePolicy"], "Fail");
         assert_eq!(hooks[0]["clientConfig"]["caBundle"], "UEVN");
     }

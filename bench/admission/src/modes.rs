@@ -119,6 +119,19 @@ pub enum Configs {
     Churn,
 }
 
+/// How the webhook configurations leave already-injected pods out (the chart's
+/// `admission.skipInjected`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SkipInjected {
+    /// The chart's: the objectSelector requires the label `respawn.dev/injected` absent.
+    Label,
+    /// The chart before session 8, for comparison: a CEL `matchConditions` on the status
+    /// annotation, which the apiserver evaluates over the whole pod.
+    Cel,
+    /// Neither (`admission.skipInjected: false`).
+    None,
+}
+
 /// How a run is laid out.
 #[derive(Debug, Clone)]
 pub struct Knobs {
@@ -147,9 +160,8 @@ pub struct Knobs {
     pub settle: Duration,
     /// The modes measured (all five unless `BENCH_MODES` picks some, e.g. to profile one).
     pub modes: Vec<Mode>,
-    /// Whether the webhook configurations carry the chart's `matchConditions` (its default
-    /// `admission.skipInjected: true`): a CEL expression the apiserver evaluates per pod.
-    pub match_conditions: bool,
+    /// How the webhook configurations skip injected pods (`BENCH_SKIP_INJECTED`).
+    pub skip_injected: SkipInjected,
     /// No new round starts after this long (the run stays bounded on a busy machine).
     pub max_time: Duration,
 }
@@ -213,7 +225,12 @@ impl Knobs {
                 })
                 .collect::<Option<Vec<Mode>>>()
                 .context("BENCH_MODES: letters of P, F, N, A, R")?,
-            match_conditions: var("BENCH_MATCH_CONDITIONS", "1") != "0",
+            skip_injected: match var("BENCH_SKIP_INJECTED", "label").as_str() {
+                "label" => SkipInjected::Label,
+                "cel" => SkipInjected::Cel,
+                "none" => SkipInjected::None,
+                o => bail!("BENCH_SKIP_INJECTED={o}: label, cel or none"),
+            },
             max_time: Duration::from_secs(num("BENCH_MAX_SECONDS", 480)? as u64),
         })
     }

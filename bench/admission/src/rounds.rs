@@ -251,7 +251,7 @@ impl Bench<'_> {
             respawn_endpoint(self.cluster)?
         };
         self.cluster
-            .apply_webhook_config(name, mode.label(), &url.0, &url.1, self.knobs.match_conditions)
+            .apply_webhook_config(name, mode.label(), &url.0, &url.1, self.knobs.skip_injected)
             .await?;
         wait_in_force(
             self.cluster,

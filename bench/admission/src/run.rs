@@ -8,7 +8,7 @@ use anyhow::{Context, Result, ensure};
 use crate::client::Pool;
 use crate::cluster::Cluster;
 use crate::cpu::{self, Procs};
-use crate::modes::{Configs, Knobs, Mode};
+use crate::modes::{Configs, Knobs, Mode, SkipInjected};
 use crate::noop::Noop;
 use crate::rounds::{Bench, respawn_endpoint, wait_in_force};
 use crate::{machine, report, shapes};
@@ -46,10 +46,10 @@ pub async fn apiserver(cluster: &Cluster, knobs: &Knobs) -> Result<()> {
         knobs.clients,
         knobs.namespaces,
         knobs.configs,
-        if knobs.match_conditions {
-            " with the chart's matchConditions"
-        } else {
-            " without matchConditions"
+        match knobs.skip_injected {
+            SkipInjected::Label => " skipping injected pods by label (the chart's)",
+            SkipInjected::Cel => " skipping injected pods by CEL matchConditions (comparison)",
+            SkipInjected::None => " not skipping injected pods",
         },
         knobs.modes.iter().map(|m| m.letter()).collect::<String>(),
         knobs.interleave,
@@ -79,7 +79,7 @@ pub async fn apiserver(cluster: &Cluster, knobs: &Knobs) -> Result<()> {
     for (m, (url, ca)) in &configs {
         let name = m.config_name().expect("N, A and R have configurations");
         cluster
-            .apply_webhook_config(name, m.label(), url, ca, knobs.match_conditions)
+            .apply_webhook_config(name, m.label(), url, ca, knobs.skip_injected)
             .await?;
     }
     let registry = cluster.stack.registry()?;

@@ -1,6 +1,6 @@
 //! Who gets injected: namespace label, pod label, pod opt-out, unlabelled pods, system namespaces.
 
-use anyhow::Result;
+use anyhow::{Result, ensure};
 use k8s_openapi::api::core::v1::{Namespace, Pod};
 use kube::Api;
 use kube::api::{DeleteParams, Patch, PatchParams};
@@ -16,6 +16,17 @@ async fn namespace_label_opts_every_pod_in() -> Result<()> {
         let pod = pods::pod("app", &[], &crate::image("oci")?, Some(CMD), Some(ARGS));
         let stored = ns.create_pod(&pod).await?;
         assert_injected(&stored, "app", &["/bin/busybox", "sleep", "3600"])?;
+        // Labelled too: the configuration's objectSelector skips injected pods by this label.
+        let label = stored
+            .metadata
+            .labels
+            .as_ref()
+            .and_then(|l| l.get(pods::INJECTED_LABEL));
+        ensure!(
+            label.map(String::as_str) == Some("true"),
+            "{}: {label:?}",
+            pods::INJECTED_LABEL
+        );
         // What the apiserver returned is what it stored.
         let read = ns.pods().get("app").await?;
         assert_injected(&read, "app", &["/bin/busybox", "sleep", "3600"])
@@ -40,6 +51,18 @@ async fn pod_label_opts_one_pod_in() -> Result<()> {
 async fn pod_label_opts_out_of_an_enabled_namespace() -> Result<()> {
     with_ns("pod-opt-out", &[OPT_IN], |ns| async move {
         let pod = pods::pod("app", &[OPT_OUT], &crate::image("oci")?, Some(CMD), Some(ARGS));
+        assert_untouched(&ns.create_pod(&pod).await?, "app", Some(CMD), Some(ARGS))
+    })
+    .await
+}
+
+/// The label the webhook marks injected pods with is read as "already injected": a pod carrying
+/// it is admitted unchanged (the configuration's objectSelector does not even send it).
+#[tokio::test]
+async fn a_pod_labelled_injected_is_left_alone() -> Result<()> {
+    with_ns("labelled-injected", &[OPT_IN], |ns| async move {
+        let label = (pods::INJECTED_LABEL, "true");
+        let pod = pods::pod("app", &[label], &crate::image("oci")?, Some(CMD), Some(ARGS));
         assert_untouched(&ns.create_pod(&pod).await?, "app", Some(CMD), Some(ARGS))
     })
     .await

@@ -16,6 +16,10 @@ pub const PREFIX: &str = "respawn.dev/";
 pub const INJECT_LABEL: &str = "respawn.dev/inject";
 /// Annotation set on injected pods.
 pub const STATUS: &str = "respawn.dev/status";
+/// Label set on injected pods (`true`). The chart's `objectSelector` requires it absent, so the
+/// apiserver skips injected pods (reinvocation, a pod recreated from an injected spec) with a
+/// label match instead of a CEL expression over the whole pod (docs/decisions.md).
+pub const INJECTED_LABEL: &str = "respawn.dev/injected";
 /// Annotation with the original argv of every wrapped container (JSON).
 pub const ORIGINAL_ARGV: &str = "respawn.dev/original-argv";
 /// Annotation choosing the containers to wrap (`app,worker`).

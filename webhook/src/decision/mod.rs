@@ -358,6 +358,7 @@ pub fn decide(pod: &Pod, plan: &WrapPlan, resolved: &Resolved, cfg: &Injection) 
         volume,
         install,
         containers: wraps,
+        labels: vec![(annotations::INJECTED_LABEL.to_string(), "true".to_string())],
         annotations: [
             (annotations::STATUS, Some("injected".into())),
             (annotations::ORIGINAL_ARGV, Some(originals.to_json())),

@@ -11,7 +11,7 @@ pub enum SkipReason {
     ExcludedNamespace,
     /// Pod label `respawn.dev/inject=disabled`.
     Disabled,
-    /// Status annotation or init container already present.
+    /// Status annotation, injected label or init container already present.
     AlreadyInjected,
     /// The pod targets Windows nodes.
     Windows,
@@ -66,6 +66,8 @@ pub struct Mutation {
     pub install: Option<Install>,
     /// The wrapped containers.
     pub containers: Vec<Wrap>,
+    /// Labels to set (the injected label).
+    pub labels: Vec<(String, String)>,
     /// Annotations to set (status, original argv).
     pub annotations: Vec<(String, String)>,
     /// Warnings for the user.

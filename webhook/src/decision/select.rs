@@ -7,7 +7,8 @@ use super::annotations::{self, PodSettings};
 use super::{INIT_NAME, MOUNT_PATH, SUPERVISOR_PATH, VOLUME_NAME};
 use crate::images::Platform;
 
-/// True when the pod carries the status annotation or the init container.
+/// True when the pod carries the status annotation, the injected label (any value) or the init
+/// container.
 pub fn is_injected(pod: &k8s_openapi::api::core::v1::Pod) -> bool {
     let annotated = pod
         .metadata
@@ -15,12 +16,17 @@ pub fn is_injected(pod: &k8s_openapi::api::core::v1::Pod) -> bool {
         .as_ref()
         .and_then(|a| a.get(annotations::STATUS))
         .is_some_and(|s| s == "injected");
+    let labelled = pod
+        .metadata
+        .labels
+        .as_ref()
+        .is_some_and(|l| l.contains_key(annotations::INJECTED_LABEL));
     let init = pod
         .spec
         .as_ref()
         .and_then(|s| s.init_containers.as_ref())
         .is_some_and(|ics| ics.iter().any(|c| c.name == INIT_NAME));
-    annotated || init
+    annotated || labelled || init
 }
 
 /// Regular containers chosen by the annotation (default all), minus those that cannot be wrapped.

@@ -64,6 +64,11 @@ fn skips_say_why() {
     let mut done = base.clone();
     done["metadata"]["annotations"] = json!({"respawn.dev/status": "injected"});
     assert_eq!(reason(done, "dev"), Some(SkipReason::AlreadyInjected));
+    // The label the chart's objectSelector skips by counts too, whatever its value, so offline
+    // injection and a configuration without that selector agree with the chart.
+    let mut labelled = base.clone();
+    labelled["metadata"]["labels"] = json!({"respawn.dev/injected": "yes"});
+    assert_eq!(reason(labelled, "dev"), Some(SkipReason::AlreadyInjected));
     let mut win = base.clone();
     win["spec"]["nodeSelector"] = json!({"kubernetes.io/os": "windows"});
     assert_eq!(reason(win, "dev"), Some(SkipReason::Windows));
@@ -87,6 +92,10 @@ fn pod_command_needs_no_lookup_and_is_copied_verbatim() {
     assert_eq!(
         m.annotations[0],
         ("respawn.dev/status".to_string(), "injected".to_string())
+    );
+    assert_eq!(
+        m.labels,
+        [("respawn.dev/injected".to_string(), "true".to_string())]
     );
     let original: serde_json::Value = serde_json::from_str(&m.annotations[1].1).unwrap();
     assert_eq!(original["a"]["source"], "pod");

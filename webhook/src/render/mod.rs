@@ -69,18 +69,8 @@ pub fn patch(pod: &Pod, m: &Mutation) -> Patch {
             }
         }
     }
-    match &pod.metadata.annotations {
-        None => {
-            let all: serde_json::Map<String, Value> =
-                m.annotations.iter().map(|(k, v)| (k.clone(), json!(v))).collect();
-            ops.add(&["metadata", "annotations"], Value::Object(all));
-        }
-        Some(_) => {
-            for (k, v) in &m.annotations {
-                ops.add(&["metadata", "annotations", k.as_str()], json!(v));
-            }
-        }
-    }
+    ops.set("labels", pod.metadata.labels.is_some(), &m.labels);
+    ops.set("annotations", pod.metadata.annotations.is_some(), &m.annotations);
     Patch(ops.0)
 }
 
@@ -95,6 +85,21 @@ impl Ops {
     fn add<S: AsRef<str>>(&mut self, tokens: &[S], value: Value) {
         let path = PointerBuf::from_tokens(tokens.iter().map(AsRef::as_ref));
         self.0.push(PatchOperation::Add(AddOperation { path, value }));
+    }
+
+    /// Sets `entries` in the string map `metadata.<map>`, or adds the map when it is absent.
+    fn set(&mut self, map: &str, present: bool, entries: &[(String, String)]) {
+        if entries.is_empty() {
+            return;
+        }
+        if present {
+            for (k, v) in entries {
+                self.add(&["metadata", map, k.as_str()], json!(v));
+            }
+        } else {
+            let all = entries.iter().map(|(k, v)| (k.clone(), json!(v))).collect();
+            self.add(&["metadata", map], Value::Object(all));
+        }
     }
 
     /// Appends `value` to the list at `tokens`, or adds the list when it is absent.

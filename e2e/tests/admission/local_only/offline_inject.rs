@@ -212,24 +212,52 @@ async fn offline_injected_deployment_is_admitted_as_the_webhook_would_inject_it(
 
 /// Idempotent both ways on real objects: the webhook leaves an offline-injected pod alone, and
 /// `inject` leaves a pod the webhook injected (as the apiserver stored it) alone.
+///
+/// An injected pod is left alone twice over: its label `respawn.dev/injected` keeps the apiserver
+/// from calling the webhook (the configuration's objectSelector, as the chart's), and a pod
+/// injected without that label — by a respawn from before the label — is still recognised by
+/// the webhook (status annotation, installer) and admitted unchanged.
 #[tokio::test]
 async fn webhook_and_inject_each_leave_the_others_pods_alone() -> Result<()> {
     let stack = Stack::local_only(NEEDS)?;
     let image = crate::image("oci")?;
     let (offline, _) = inject(stack, &["--all"], &deployment_yaml("pre", &image))?;
     let offline: Deployment = yaml_serde::from_str(&offline)?;
+    let (older, _) = inject(stack, &["--all"], &deployment_yaml("older", &image))?;
+    let mut unlabelled: Deployment = yaml_serde::from_str(&older)?;
+    let template = unlabelled
+        .spec
+        .as_mut()
+        .and_then(|s| s.template.metadata.as_mut())
+        .and_then(|m| m.labels.as_mut())
+        .context("the injected template's labels")?;
+    ensure!(
+        template.remove(pods::INJECTED_LABEL).as_deref() == Some("true"),
+        "inject did not label the template {}=true: {template:?}",
+        pods::INJECTED_LABEL
+    );
     with_ns("inject-both", &[OPT_IN], |ns| async move {
-        let before =
-            stack.webhook_metric("respawn_webhook_pods_skipped_total{reason=\"already_injected\"}")?;
+        let skipped =
+            || stack.webhook_metric("respawn_webhook_pods_skipped_total{reason=\"already_injected\"}");
+        let before = skipped()?;
         let pod = deploy(&ns, &offline).await?;
-        // Injected exactly once (one installer, one volume): the webhook saw the status
-        // annotation from the template and changed nothing.
+        // Injected exactly once (one installer, one volume), and the webhook never saw it.
         assert_injected(&pod, "web", &ARGV)?;
-        let after =
-            stack.webhook_metric("respawn_webhook_pods_skipped_total{reason=\"already_injected\"}")?;
+        let log = stack.webhook_log();
+        let seen: Vec<&str> = log.lines().filter(|l| l.contains(&ns.name)).collect();
+        ensure!(
+            seen.is_empty(),
+            "the webhook was called for the labelled pod:\n{}",
+            seen.join("\n")
+        );
+        let pod = deploy(&ns, &unlabelled).await?;
+        // Without the label the webhook is called, sees the status annotation and the installer
+        // from the template, and changes nothing.
+        assert_injected(&pod, "web", &ARGV)?;
+        let after = skipped()?;
         ensure!(
             after > before,
-            "the webhook did not answer already_injected ({before} -> {after})"
+            "the webhook did not answer already_injected for the unlabelled pod ({before} -> {after})"
         );
 
         let stored = deploy(&ns, &yaml_serde::from_str(&deployment_yaml("web", &image))?).await?;

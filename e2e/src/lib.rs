@@ -20,3 +20,5 @@ pub use temp_ns::{TempNs, with_ns};
 pub const INJECT_LABEL: &str = "respawn.dev/inject";
 /// The annotation the webhook sets on injected pods.
 pub const STATUS_ANNOTATION: &str = "respawn.dev/status";
+/// The label the webhook sets on injected pods; the configurations' objectSelectors exclude it.
+pub const INJECTED_LABEL: &str = "respawn.dev/injected";

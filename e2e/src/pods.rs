@@ -12,8 +12,6 @@ pub const SUPERVISOR_PATH: &str = "/respawn/respawn";
 pub const INIT_NAME: &str = "respawn-install";
 /// Name of the injected emptyDir volume.
 pub const VOLUME_NAME: &str = "respawn";
-/// Label the webhook sets on injected pods; the configuration's objectSelector excludes it.
-pub const INJECTED_LABEL: &str = "respawn.dev/injected";
 
 /// A pod from JSON (`metadata` + `spec`), for tests that want to spell the whole object.
 pub fn from_json(value: Value) -> Pod {

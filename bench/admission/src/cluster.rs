@@ -8,7 +8,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
-use respawn_e2e::Stack;
+use respawn_e2e::{INJECTED_LABEL, Stack};
 use serde_json::{Value, json};
 
 use crate::modes::SkipInjected;
@@ -203,7 +203,7 @@ pub fn webhook_config(name: &str, mode: &str, url: &str, ca_pem: &str, skip: Ski
     let not_injected = "!has(object.metadata.annotations) || \
         !('respawn.dev/status' in object.metadata.annotations) || \
         object.metadata.annotations['respawn.dev/status'] != 'injected'";
-    let unlabelled = json!({"key": "respawn.dev/injected", "operator": "DoesNotExist"});
+    let unlabelled = json!({"key": INJECTED_LABEL, "operator": "DoesNotExist"});
     let hook = |scope: &str, ns_op: &str, obj: Value| {
         let mut object = vec![obj];
         if skip == SkipInjected::Label {
@@ -269,7 +269,7 @@ mod tests {
         );
         assert_eq!(
             hooks[1]["objectSelector"]["matchExpressions"][1],
-            json!({"key": "respawn.dev/injected", "operator": "DoesNotExist"})
+            json!({"key": INJECTED_LABEL, "operator": "DoesNotExist"})
         );
         assert!(hooks[0].get("matchConditions").is_none());
         let cel = webhook_config(

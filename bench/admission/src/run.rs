@@ -10,6 +10,7 @@ use crate::cluster::Cluster;
 use crate::cpu::{self, Procs};
 use crate::modes::{Configs, Knobs, Mode, SkipInjected};
 use crate::noop::Noop;
+use crate::report::Verdict;
 use crate::rounds::{Bench, respawn_endpoint, wait_in_force};
 use crate::{machine, report, shapes};
 
@@ -243,8 +244,8 @@ pub async fn apiserver(cluster: &Cluster, knobs: &Knobs) -> Result<()> {
             v.r_minus_f.median,
             v.n_minus_p.median,
             v.a_minus_p.median,
-            if v.pass { "PASS" } else { "MISS" },
-            if v.floor_pass { "PASS" } else { "MISS" }
+            if v.pass() { "PASS" } else { "MISS" },
+            if v.floor_pass() { "PASS" } else { "MISS" }
         );
     }
     let summary = |label: &str, anchor: char, ok: bool| {
@@ -255,11 +256,11 @@ pub async fn apiserver(cluster: &Cluster, knobs: &Knobs) -> Result<()> {
             if ok { "PASS" } else { "MISS" }
         )
     };
-    summary("goal", 'N', verdicts.iter().all(|v| v.pass));
+    summary("goal", 'N', verdicts.iter().all(Verdict::pass));
     summary(
         "floor (the goal re-anchored on A, the one-annotation webhook)",
         'A',
-        verdicts.iter().all(|v| v.floor_pass),
+        verdicts.iter().all(Verdict::floor_pass),
     );
     Ok(())
 }

@@ -5,7 +5,7 @@ use k8s_openapi::api::core::v1::{Namespace, Pod};
 use kube::Api;
 use kube::api::{DeleteParams, Patch, PatchParams};
 use respawn_e2e::pods::{self, OPT_IN, OPT_OUT, assert_injected, assert_untouched};
-use respawn_e2e::{INJECT_LABEL, Stack, with_ns};
+use respawn_e2e::{INJECT_LABEL, INJECTED_LABEL, Stack, with_ns};
 
 const CMD: &[&str] = &["/bin/busybox", "sleep"];
 const ARGS: &[&str] = &["3600"];
@@ -21,11 +21,11 @@ async fn namespace_label_opts_every_pod_in() -> Result<()> {
             .metadata
             .labels
             .as_ref()
-            .and_then(|l| l.get(pods::INJECTED_LABEL));
+            .and_then(|l| l.get(INJECTED_LABEL));
         ensure!(
             label.map(String::as_str) == Some("true"),
             "{}: {label:?}",
-            pods::INJECTED_LABEL
+            INJECTED_LABEL
         );
         // What the apiserver returned is what it stored.
         let read = ns.pods().get("app").await?;
@@ -61,7 +61,7 @@ async fn pod_label_opts_out_of_an_enabled_namespace() -> Result<()> {
 #[tokio::test]
 async fn a_pod_labelled_injected_is_left_alone() -> Result<()> {
     with_ns("labelled-injected", &[OPT_IN], |ns| async move {
-        let label = (pods::INJECTED_LABEL, "true");
+        let label = (INJECTED_LABEL, "true");
         let pod = pods::pod("app", &[label], &crate::image("oci")?, Some(CMD), Some(ARGS));
         assert_untouched(&ns.create_pod(&pod).await?, "app", Some(CMD), Some(ARGS))
     })

@@ -53,21 +53,22 @@ impl<'de> serde::Deserialize<'de> for AdmittedPod {
     }
 }
 
+/// The same resource as k8s-openapi's `Pod` (kube's `AdmissionReview` needs a `Resource`).
 impl kube::Resource for AdmittedPod {
     type DynamicType = ();
     type Scope = NamespaceResourceScope;
 
-    fn kind(_: &()) -> Cow<'_, str> {
-        Cow::Borrowed("Pod")
+    fn kind(dt: &()) -> Cow<'_, str> {
+        Pod::kind(dt)
     }
-    fn group(_: &()) -> Cow<'_, str> {
-        Cow::Borrowed("")
+    fn group(dt: &()) -> Cow<'_, str> {
+        Pod::group(dt)
     }
-    fn version(_: &()) -> Cow<'_, str> {
-        Cow::Borrowed("v1")
+    fn version(dt: &()) -> Cow<'_, str> {
+        Pod::version(dt)
     }
-    fn plural(_: &()) -> Cow<'_, str> {
-        Cow::Borrowed("pods")
+    fn plural(dt: &()) -> Cow<'_, str> {
+        Pod::plural(dt)
     }
     fn meta(&self) -> &ObjectMeta {
         &self.0.metadata

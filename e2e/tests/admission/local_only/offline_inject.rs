@@ -24,7 +24,7 @@ use kube::api::{ListParams, PostParams};
 use respawn_e2e::pods::{self, INIT_NAME, OPT_IN, VOLUME_NAME, assert_injected, assert_untouched};
 use respawn_e2e::stack::repo_root;
 use respawn_e2e::webhooks::eventually;
-use respawn_e2e::{Stack, TempNs, node, with_ns};
+use respawn_e2e::{INJECTED_LABEL, Stack, TempNs, node, with_ns};
 use serde_json::Value;
 
 const NEEDS: &str = "the host's respawn-webhook binary reaching the stack's registry, and the webhook's log";
@@ -232,9 +232,9 @@ async fn webhook_and_inject_each_leave_the_others_pods_alone() -> Result<()> {
         .and_then(|m| m.labels.as_mut())
         .context("the injected template's labels")?;
     ensure!(
-        template.remove(pods::INJECTED_LABEL).as_deref() == Some("true"),
+        template.remove(INJECTED_LABEL).as_deref() == Some("true"),
         "inject did not label the template {}=true: {template:?}",
-        pods::INJECTED_LABEL
+        INJECTED_LABEL
     );
     with_ns("inject-both", &[OPT_IN], |ns| async move {
         let skipped =
